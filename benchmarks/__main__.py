@@ -1,0 +1,83 @@
+"""
+Run every benchmark and print one table (``./dev bench``; ``--scale 0.1`` for a quick look).
+
+Each row also goes to ``benchmarks/results/<timestamp>.jsonl`` with the
+machine's description, so figures can be compared across commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks import bench_fanout, bench_memory, bench_reconcile, bench_virtual_time
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _env() -> dict[str, Any]:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=False).stdout.strip()
+    except OSError:
+        sha = ""
+    return {"python": platform.python_version(), "cpus": os.cpu_count(),
+            "machine": platform.machine(), "git": sha}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes")
+    args = parser.parse_args(argv)
+    rows: list[tuple[str, str, str]] = []
+    records: list[dict[str, Any]] = []
+
+    r = bench_reconcile.run(args.scale)
+    records.append({"name": "noop-reconcile", **r})
+    rows.append(("no-op reconcile (informer+queue+workers)", f"{r['objects']:,} objects",
+                 f"{r['reconciles_per_s']:,.0f}/s end to end; drain after sync "
+                 f"{r['drain_per_s']:,.0f}/s; bare asyncio.Queue {r['bare_queue_per_s']:,.0f}/s "
+                 f"(ratio {r['ratio']:.3f})"))
+
+    for f in bench_fanout.run(args.scale):
+        records.append({"name": "write-watch-fanout", **f})
+        rows.append((f"store write + watch fan-out, {f['watchers']:.0f} watchers",
+                     f"{f['writes']:,.0f} writes",
+                     f"{f['writes_per_s']:,.0f} writes/s, {f['events_per_s']:,.0f} events/s, "
+                     "every event delivered"))
+
+    m = bench_memory.run(args.scale)
+    records.append({"name": "memory-per-object", **m})
+    rows.append(("memory per stored object", f"{m['objects']:,} objects",
+                 f"{m['bytes_per_object']:,.0f} B vs {m['json_bytes_per_object']:,.0f} B "
+                 f"compact JSON (ratio {m['ratio']:.2f}x)"))
+
+    v = bench_virtual_time.run(args.scale)
+    records.append({"name": "virtual-time", **v})
+    rows.append(("virtual time: timers every 10 s for 1 h", f"{v['timers']:,} timers",
+                 f"{v['fired']:,} firings in {v['wall_s']:.2f} s wall = {v['speedup']:,.0f}x "
+                 f"real time; {v['distinct_digests']} distinct digest(s) over "
+                 f"{v['determinism_runs']} runs"))
+
+    width = max(len(name) for name, _, _ in rows)
+    size_width = max(len(size) for _, size, _ in rows)
+    print(f"{'benchmark':{width}}  {'size':{size_width}}  result")
+    for name, size, result in rows:
+        print(f"{name:{width}}  {size:{size_width}}  {result}")
+    RESULTS.mkdir(exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    with (RESULTS / f"{stamp}.jsonl").open("w") as out:
+        for record in records:
+            out.write(json.dumps({**record, "scale": args.scale, "env": _env()}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

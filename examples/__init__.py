@@ -1,0 +1,1 @@
+"""Numbered, runnable examples; each is run by ``tests/test_examples.py``."""

@@ -1,0 +1,336 @@
+"""
+Leader election on a ``Lease``: run work in one replica at a time.
+
+:class:`LeaderElector` follows client-go's ``tools/leaderelection`` on a
+``coordination.k8s.io/v1`` :class:`~reconcile.model.coordination.Lease`:
+
+* **Acquire.** Every ``retry_period`` a candidate reads the lease. It may take
+  it when nobody holds it or when it has expired
+  (``renewTime + leaseDurationSeconds < now``), by an ``update`` carrying the
+  ``resource_version`` it read, so of two candidates racing for the same
+  version exactly one wins (the other gets ``ConflictError`` and waits).
+  ``leaseTransitions`` goes up by one whenever the holder changes.
+* **Renew.** While leading, the holder rewrites ``renewTime`` every
+  ``retry_period``, again conditionally on the version it last wrote.
+* **Stop acting in time.** The deadline is ``renew_deadline`` after the start
+  of the last successful renewal (measured before the request was sent, so it
+  is never later than the ``renewTime`` others see). When it passes, the
+  elector stops leading *at once*, even if a renewal is still in flight, and
+  cancels the leader's work. Because ``renew_deadline < lease_duration``
+  (validated), the work is cancelled strictly before any other candidate may
+  consider the lease expired. Seeing another holder on the lease also ends
+  leadership immediately. This deadline is stricter than client-go's, which
+  counts from the start of the current renewal round.
+* **Release.** When the work finishes, fails or is cancelled (a graceful
+  stop), the elector stops acting and then clears ``holderIdentity``, so a
+  standby takes over at its next retry instead of waiting for expiry.
+
+Design: one call, :meth:`LeaderElector.run`, campaigns until it leads, then
+runs the leader's work in an ``asyncio.TaskGroup`` next to the renewer and the
+deadline watchdog. Cancellation is the only stop signal: losing leadership
+cancels the work and ``run`` raises :class:`LeadershipLostError`; cancelling
+``run`` stops the work and releases the lease. To campaign again after a loss,
+call ``run`` again. Every read of time goes through the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import math
+from collections.abc import Awaitable, Callable
+from typing import final
+
+import attrs
+import structlog
+
+from reconcile.cluster.client import Client
+from reconcile.errors import ApiError, NotFoundError, ReconcileError
+from reconcile.model.coordination import Lease, LeaseSpec
+from reconcile.model.meta import ObjectMeta
+from reconcile.primitives.clock import Clock
+
+__all__ = ["LeaderElectionStatistics", "LeaderElector", "LeadershipLostError"]
+
+_log = structlog.get_logger(__name__)
+
+
+class LeadershipLostError(ReconcileError):
+    """The lease could not be renewed within the deadline, or another candidate holds it."""
+
+
+@attrs.frozen(kw_only=True)
+class LeaderElectionStatistics:
+    """
+    A snapshot of a :class:`LeaderElector`.
+
+    Attributes:
+        identity: This candidate's identity.
+        is_leader: Whether it currently leads.
+        holder: The holder seen on the lease at the last read (``None`` if none).
+        transitions: ``leaseTransitions`` seen at the last read.
+        acquisitions: Times this candidate became leader.
+        renewals: Successful renewals while leading.
+        failures: Attempts to acquire or renew that failed (API errors, conflicts).
+        losses: Times leadership ended without a release (deadline or takeover).
+        releases: Times the lease was released on a graceful stop.
+    """
+
+    identity: str
+    is_leader: bool
+    holder: str | None
+    transitions: int
+    acquisitions: int
+    renewals: int
+    failures: int
+    losses: int
+    releases: int
+
+
+class _Attempt(enum.Enum):
+    WON = "won"
+    HELD_BY_OTHER = "held_by_other"
+    FAILED = "failed"
+
+
+@final
+class LeaderElector:
+    """
+    A candidate for the lease ``namespace/name`` (see the module docstring).
+
+    Args:
+        client: Where the lease lives.
+        name: Lease name.
+        namespace: Lease namespace.
+        identity: This candidate's unique identity (e.g. pod name + uuid).
+        clock: Time source for deadlines and lease timestamps.
+        lease_duration: Seconds others wait after a renewal before taking over.
+        renew_deadline: Seconds the leader keeps acting without a successful
+            renewal; must be less than ``lease_duration``.
+        retry_period: Seconds between attempts to acquire or renew; must be
+            less than ``renew_deadline``.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        name: str,
+        namespace: str,
+        identity: str,
+        clock: Clock,
+        lease_duration: float = 15.0,
+        renew_deadline: float = 10.0,
+        retry_period: float = 2.0,
+    ) -> None:
+        if not (name and namespace and identity):
+            raise ValueError("name, namespace and identity: must not be empty")
+        if not 0 < retry_period < renew_deadline < lease_duration:
+            raise ValueError(
+                "need 0 < retry_period < renew_deadline < lease_duration, got "
+                f"{retry_period} / {renew_deadline} / {lease_duration}"
+            )
+        self._client = client
+        self._name = name
+        self._namespace = namespace
+        self._identity = identity
+        self._clock = clock
+        self._lease_seconds = math.ceil(lease_duration)
+        self._renew_deadline = renew_deadline
+        self._retry_period = retry_period
+        self._running = False
+        self._leading = False
+        self._deadline = -math.inf
+        self._leading_event = asyncio.Event()
+        self._holder: str | None = None
+        self._transitions = 0
+        self._acquisitions = self._renewals = self._failures = 0
+        self._losses = self._releases = 0
+
+    @property
+    def identity(self) -> str:
+        """This candidate's identity."""
+        return self._identity
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this candidate leads *now* (false from the deadline on, even mid-renewal)."""
+        return self._leading and self._clock.time() < self._deadline
+
+    async def wait_leading(self) -> None:
+        """Return once this candidate leads (at once if it already does)."""
+        await self._leading_event.wait()
+
+    async def run(self, leader_work: Callable[[], Awaitable[None]]) -> None:
+        """
+        Campaign for the lease, then run ``leader_work`` only while leading.
+
+        Returns after ``leader_work`` returns, once the lease is released. If
+        ``run`` is cancelled, the work is cancelled and the lease released
+        before the cancellation propagates.
+
+        Raises:
+            LeadershipLostError: Leadership ended before ``leader_work`` did;
+                the work was cancelled first and the lease is not released.
+            Exception: Whatever ``leader_work`` raised (the lease is released).
+            RuntimeError: ``run`` is already active on this elector.
+        """
+        if self._running:
+            raise RuntimeError("LeaderElector.run() is already active")
+        self._running = True
+        try:
+            while await self._attempt(renewing=False) is not _Attempt.WON:
+                await self._clock.sleep(self._retry_period)
+            await self._lead(leader_work)
+        finally:
+            self._running = False
+
+    async def release(self) -> bool:
+        """
+        Give up the lease if this candidate holds it; ``run`` does this on exit.
+
+        Returns:
+            Whether the lease was released.
+
+        Raises:
+            RuntimeError: Called while ``run`` is active (cancel ``run`` instead).
+        """
+        if self._running:
+            raise RuntimeError("release() while run() is active: cancel run() instead")
+        return await self._release()
+
+    def statistics(self) -> LeaderElectionStatistics:
+        """A snapshot of the counters."""
+        return LeaderElectionStatistics(
+            identity=self._identity,
+            is_leader=self.is_leader,
+            holder=self._holder,
+            transitions=self._transitions,
+            acquisitions=self._acquisitions,
+            renewals=self._renewals,
+            failures=self._failures,
+            losses=self._losses,
+            releases=self._releases,
+        )
+
+    async def _lead(self, leader_work: Callable[[], Awaitable[None]]) -> None:
+        self._leading = True
+        self._leading_event.set()
+        self._acquisitions += 1
+        _log.info("leaderelection.started_leading", lease=self._lease_name, identity=self._identity)
+        lost: BaseException | None = None
+        error: BaseException | None = None
+        try:
+            async with asyncio.TaskGroup() as tg:
+                renewer = tg.create_task(self._renew_loop())
+                watchdog = tg.create_task(self._watchdog())
+                await leader_work()
+                renewer.cancel()
+                watchdog.cancel()
+        except BaseExceptionGroup as group:
+            matched, rest = group.split(LeadershipLostError)
+            lost = None if matched is None else matched.exceptions[0]
+            if rest is not None:  # the work failed: report its own exception when alone
+                error = rest.exceptions[0] if len(rest.exceptions) == 1 else rest
+        finally:
+            self._stop_leading()
+            if lost is None:
+                await self._release()
+        if lost is not None:
+            self._losses += 1
+            _log.warning("leaderelection.lost", lease=self._lease_name, identity=self._identity,
+                         reason=str(lost))  # fmt: skip
+        if error is not None:
+            raise error
+        if lost is not None:
+            raise lost
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await self._clock.sleep(self._retry_period)
+            if await self._attempt(renewing=True) is _Attempt.HELD_BY_OTHER:
+                raise LeadershipLostError(f"lease {self._lease_name} is held by {self._holder!r}")
+
+    async def _watchdog(self) -> None:
+        while (remaining := self._deadline - self._clock.time()) > 0:
+            await self._clock.sleep(remaining)
+        raise LeadershipLostError(
+            f"lease {self._lease_name} not renewed within {self._renew_deadline:g}s"
+        )
+
+    async def _attempt(self, *, renewing: bool) -> _Attempt:
+        """One try to acquire (or, while leading, renew) the lease; extends the deadline."""
+        started, now = self._clock.time(), self._clock.now()
+        if renewing and started >= self._deadline:
+            return _Attempt.FAILED  # too late: the watchdog ends leadership
+        mine = LeaseSpec(
+            holder_identity=self._identity,
+            lease_duration_seconds=self._lease_seconds,
+            acquire_time=now,
+            renew_time=now,
+            lease_transitions=0,
+        )
+        try:
+            try:
+                lease = await self._client.get(Lease, self._name, namespace=self._namespace)
+            except NotFoundError:
+                if renewing:
+                    return self._failed("lease deleted")
+                meta = ObjectMeta(name=self._name, namespace=self._namespace)
+                await self._client.create(Lease(metadata=meta, spec=mine))
+            else:
+                spec = lease.spec
+                self._holder, self._transitions = spec.holder_identity, spec.lease_transitions or 0
+                if spec.holder_identity == self._identity:
+                    mine = attrs.evolve(spec, renew_time=now,
+                                        lease_duration_seconds=self._lease_seconds)  # fmt: skip
+                elif renewing or not spec.expired(now):
+                    return _Attempt.HELD_BY_OTHER
+                else:
+                    mine = attrs.evolve(mine, lease_transitions=self._transitions + 1)
+                await self._client.update(attrs.evolve(lease, spec=mine))
+        except ApiError as exc:
+            return self._failed(repr(exc))
+        self._holder, self._transitions = self._identity, mine.lease_transitions or 0
+        if self._clock.time() >= started + self._renew_deadline:
+            # The write landed so late that the renew time it carries may already
+            # have expired for everyone else: acting on it could mean two leaders.
+            return self._failed("lease written after the renew deadline")
+        self._deadline = started + self._renew_deadline
+        if renewing:
+            self._renewals += 1
+            _log.debug("leaderelection.renewed", lease=self._lease_name, identity=self._identity)
+        return _Attempt.WON
+
+    def _failed(self, error: str) -> _Attempt:
+        self._failures += 1
+        _log.debug("leaderelection.attempt_failed", lease=self._lease_name,
+                   identity=self._identity, error=error)  # fmt: skip
+        return _Attempt.FAILED
+
+    def _stop_leading(self) -> None:
+        self._leading = False
+        self._leading_event.clear()
+        self._deadline = -math.inf
+
+    async def _release(self) -> bool:
+        try:
+            lease = await self._client.get(Lease, self._name, namespace=self._namespace)
+            if lease.spec.holder_identity != self._identity:
+                return False
+            now = self._clock.now()
+            spec = attrs.evolve(lease.spec, holder_identity=None, lease_duration_seconds=1,
+                                acquire_time=now, renew_time=now)  # fmt: skip
+            await self._client.update(attrs.evolve(lease, spec=spec))
+        except ApiError as exc:
+            _log.warning("leaderelection.release_failed", lease=self._lease_name,
+                         identity=self._identity, error=repr(exc))  # fmt: skip
+            return False
+        self._holder = None
+        self._releases += 1
+        _log.info("leaderelection.released", lease=self._lease_name, identity=self._identity)
+        return True
+
+    @property
+    def _lease_name(self) -> str:
+        return f"{self._namespace}/{self._name}"
