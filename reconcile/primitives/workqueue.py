@@ -296,17 +296,22 @@ class WorkQueue(Generic[T]):
         if ready_at < self._timer_at:
             self._arm()
 
-    def add_rate_limited(self, item: T) -> None:
+    def add_rate_limited(self, item: T) -> float | None:
         """
         Add ``item`` after the delay its rate limiter decides; ignored after shutdown.
 
         Args:
             item: The item that failed and should be retried.
+
+        Returns:
+            The delay in seconds, or ``None`` when the queue is shutting down.
         """
         if self._shutting_down:
-            return
+            return None
         self._retries += 1
-        self.add_after(item, self._rate_limiter.when(item))
+        delay = self._rate_limiter.when(item)
+        self.add_after(item, delay)
+        return delay
 
     def forget(self, item: T) -> None:
         """Clear the rate limiter's history of ``item`` (does not dequeue it)."""

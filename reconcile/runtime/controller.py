@@ -276,7 +276,7 @@ class Controller(Generic[R]):
                 kind = Outcome.NOT_FOUND
             case _:
                 assert isinstance(outcome, Exception)
-                queue.add_rate_limited(key)
+                requeue_after = queue.add_rate_limited(key)
                 kind, error = Outcome.ERROR, outcome
         self._reconciles += 1
         self._outcomes[kind.value] += 1
@@ -302,7 +302,7 @@ class Controller(Generic[R]):
                 "reconcile.finished",
                 outcome=kind.value,
                 duration_ms=duration_ms,
-                requeue_after=None,
+                requeue_after=requeue_after,
                 retries=queue.num_requeues(key),
                 exc_info=error,
             )

@@ -151,7 +151,7 @@ class Manager:
                 self._synced.set()
                 log.info("manager.synced")
                 work = tg.create_task(
-                    self._run_controllers()
+                    self._run_controllers() if self._elector is None else self._campaign()
                 )
                 try:
                     await self._stop.wait()

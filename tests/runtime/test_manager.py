@@ -9,13 +9,16 @@ which it recorded its completion.
 from __future__ import annotations
 
 import asyncio
+from typing import Any, TypeVar, cast
 
 import attrs
 import pytest
 
+from reconcile.cluster.client import Client, ObjectList
 from reconcile.cluster.memory import MemoryCluster
 from reconcile.model.coordination import Lease
-from reconcile.model.meta import ObjectMeta, ObjectKey
+from reconcile.model.kinds import Resource
+from reconcile.model.meta import ObjectKey, ObjectMeta
 from reconcile.primitives.virtual import VirtualClock
 from reconcile.runtime.controller import Controller
 from reconcile.runtime.leaderelection import LeaderElector
@@ -24,8 +27,30 @@ from reconcile.runtime.reconciler import Request, Result, reconciler
 from reconcile.testing import run
 from tests.kinds import Gadget, Widget, gadget_for
 
+R = TypeVar("R", bound=Resource)
+
 Event = tuple[str, str, float]
 """(what, key, virtual time)"""
+
+
+class SlowList:
+    """A MemoryCluster whose list of one kind takes ``delay`` virtual seconds (a slow server)."""
+
+    def __init__(
+        self, cluster: MemoryCluster, clock: VirtualClock, kind: type[Resource], delay: float
+    ) -> None:
+        self.cluster = cluster
+        self.clock = clock
+        self.kind = kind
+        self.delay = delay
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cluster, name)
+
+    async def list(self, kind: type[R], **kwargs: Any) -> ObjectList[R]:
+        if kind is self.kind:
+            await self.clock.sleep(self.delay)
+        return await self.cluster.list(kind, **kwargs)
 
 
 def _widget(name: str) -> Widget:
@@ -60,7 +85,8 @@ def test_reconciles_only_after_every_cache_is_synced() -> None:
 
     async def scenario(clock: VirtualClock) -> list[tuple[int, int, bool]]:
         cluster = MemoryCluster(clock=clock)
-        manager = Manager(cluster, clock=clock)
+        slow_gadgets = SlowList(cluster, clock, Gadget, delay=1)
+        manager = Manager(cast("Client", slow_gadgets), clock=clock)
         widgets, gadgets = manager.store(Widget), manager.store(Gadget)
         seen: list[tuple[int, int, bool]] = []
 
@@ -188,13 +214,9 @@ def test_cancelling_run_shuts_down_gracefully_and_reraises() -> None:
         await manager.wait_synced()
         await clock.advance(1)
         task.cancel()
-        try:
+        with pytest.raises(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            cancelled = True
-        else:
-            cancelled = False
-        return [what for what, _, _ in events], cancelled, manager.state
+        return [what for what, _, _ in events], task.cancelled(), manager.state
 
     assert (["started", "finished"], True, ManagerState.STOPPED) == run(scenario)
 
@@ -301,7 +323,8 @@ def test_only_the_leader_reconciles_and_the_standby_takes_over() -> None:
         manager_b.add(_recording("b", log))
         async with asyncio.TaskGroup() as tg:
             tg.create_task(manager_a.run())
-            await elector_a.wait_leading()
+            async with asyncio.timeout(10):  # virtual seconds: fails instead of hanging
+                await elector_a.wait_leading()
             tg.create_task(manager_b.run())
             await manager_b.wait_synced()
             await cluster.create(_widget("w"))
@@ -335,7 +358,8 @@ def test_enqueues_every_object_again_after_regaining_leadership() -> None:
         for name in ("w1", "w2"):
             await cluster.create(_widget(name))
         async with manager:
-            await elector.wait_leading()
+            async with asyncio.timeout(10):  # virtual seconds: fails instead of hanging
+                await elector.wait_leading()
             await clock.advance(1)
             # An intruder takes the lease: the renewal sees it and leadership is lost.
             lease = cluster.get_nowait(Lease, "lock", namespace="ns")
@@ -354,7 +378,7 @@ def test_enqueues_every_object_again_after_regaining_leadership() -> None:
     assert ["a:default/w1", "a:default/w2"] * 2 == log
 
 
-def test_keys_are_objectkeys() -> None:
+def test_passes_the_typed_object_key_to_the_reconciler() -> None:
     """Reconcilers receive the typed ObjectKey of the object, not a string."""
 
     async def scenario(clock: VirtualClock) -> list[object]:
