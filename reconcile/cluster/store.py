@@ -137,11 +137,14 @@ class Store(Generic[R]):
     # The built-in indexes read only metadata, so they are maintained inline
     # (no indexer calls) and recomputed from the previous object when it is
     # replaced. Custom indexes remember the values they produced per key.
+    # The label index is built on first use: many controllers never ask for it,
+    # and it is the costliest to maintain (one bucket per label per object).
     _objects: dict[_Key, R] = attrs.field(factory=dict, init=False)
     _namespaces: dict[str, set[_Key]] = attrs.field(factory=dict, init=False)
     _owners: dict[str, set[_Key]] = attrs.field(factory=dict, init=False)
     _controllers: dict[str, set[_Key]] = attrs.field(factory=dict, init=False)
     _labels: dict[str, set[_Key]] = attrs.field(factory=dict, init=False)
+    _labels_built: bool = attrs.field(default=False, init=False)
     _custom: builtins.list[_Index] = attrs.field(factory=list, init=False)
     _custom_values: dict[_Key, builtins.list[tuple[str, ...]]] = attrs.field(
         factory=dict, init=False
@@ -186,7 +189,7 @@ class Store(Generic[R]):
         if namespace:
             candidates.append(self._namespaces.get(namespace, _EMPTY))
         if selector is not None:
-            label_buckets = self._labels
+            label_buckets = self._label_buckets()
             for key, value in selector.match_labels.items():
                 candidates.append(label_buckets.get(key + "=" + value, _EMPTY))
         if not candidates:
@@ -223,6 +226,8 @@ class Store(Generic[R]):
         """Every value index ``name`` currently holds, sorted."""
         if name not in self._indexes:
             raise KeyError(f"no index named {name!r}; known: {sorted(self._indexes)}")
+        if name == INDEX_LABEL:
+            self._label_buckets()
         return sorted(self._indexes[name])
 
     def keys(self) -> builtins.list[ObjectKey]:
@@ -250,7 +255,8 @@ class Store(Generic[R]):
         return self._resource_version
 
     def statistics(self) -> StoreStatistics:
-        """Current counters."""
+        """Current counters (building the label index if it was not yet built)."""
+        self._label_buckets()
         return StoreStatistics(
             objects=len(self._objects),
             indexes=len(self._indexes),
@@ -266,7 +272,16 @@ class Store(Generic[R]):
 
     # -- internals used by StoreWriter ------------------------------------
 
+    def _label_buckets(self) -> dict[str, set[_Key]]:
+        if not self._labels_built:
+            self._labels_built = True
+            for key, obj in self._objects.items():
+                _add_to(self._labels, key, [k + "=" + v for k, v in obj.metadata.labels.items()])
+        return self._labels
+
     def _bucket(self, name: str, value: str) -> AbstractSet[_Key]:
+        if name == INDEX_LABEL:
+            self._label_buckets()
         index = self._indexes.get(name)
         if index is None:
             raise KeyError(f"no index named {name!r}; known: {sorted(self._indexes)}")
@@ -315,7 +330,7 @@ class Store(Generic[R]):
                             controllers[ref.uid] = {key}
                         else:
                             bucket.add(key)
-            if meta.labels:
+            if meta.labels and self._labels_built:
                 buckets = self._labels
                 for k, v in meta.labels.items():
                     bucket = buckets.get(k + "=" + v)
@@ -330,7 +345,7 @@ class Store(Generic[R]):
                 self._unindex_owners(key, was.owner_references)
                 self._index_owners(key, refs)
             labels = meta.labels
-            if labels is not was.labels and labels != was.labels:
+            if self._labels_built and labels is not was.labels and labels != was.labels:
                 _remove_from(self._labels, key, [k + "=" + v for k, v in was.labels.items()])
                 _add_to(self._labels, key, [k + "=" + v for k, v in labels.items()])
         if self._custom:
@@ -368,7 +383,8 @@ class Store(Generic[R]):
         meta = old.metadata
         _remove_from(self._namespaces, key, (key[0],))
         self._unindex_owners(key, meta.owner_references)
-        _remove_from(self._labels, key, [k + "=" + v for k, v in meta.labels.items()])
+        if self._labels_built:
+            _remove_from(self._labels, key, [k + "=" + v for k, v in meta.labels.items()])
         if self._custom:
             for index, values in zip(self._custom, self._custom_values.pop(key), strict=True):
                 _remove_from(index.buckets, key, values)
@@ -459,6 +475,14 @@ class StoreWriter(Generic[R]):
         """
         store = self._store
         current = store._objects
+        if not current:
+            # The first list: everything is new (no diff to compute).
+            for obj in objects:
+                meta = obj.metadata
+                store._put((meta.namespace, meta.name), obj)
+            store._resource_version = resource_version
+            store._replaced += 1
+            return StoreDiff(added=tuple(current.values()), updated=(), deleted=())
         added: list[R] = []
         updated: list[tuple[R, R]] = []
         seen: dict[_Key, R] = {}

@@ -388,6 +388,11 @@ class WorkQueue(Generic[T]):
             if not fut.done():
                 fut.set_result(None)
 
+    @property
+    def shutting_down(self) -> bool:
+        """Whether :meth:`shutdown` was called (queued items may still be handed out)."""
+        return self._shutting_down
+
     def statistics(self) -> WorkQueueStatistics:
         """Return a snapshot of the queue."""
         return WorkQueueStatistics(

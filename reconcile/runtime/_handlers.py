@@ -146,6 +146,18 @@ class Context:
     recorder: EventRecorder = attrs.field(repr=False)
     _indexes: Mapping[str, type[Resource]] = attrs.field(factory=FrozenDict, repr=False)
 
+    def _with_log(self, log: FilteringBoundLogger) -> Context:
+        # ``attrs.evolve`` introspects the class on every call; this is the hot path.
+        return Context(
+            key=self.key,
+            client=self.client,
+            clock=self.clock,
+            log=log,
+            manager=self.manager,
+            recorder=self.recorder,
+            indexes=self._indexes,
+        )
+
     def store(self, kind: type[R]) -> Store[R]:
         """The shared read-only cache of ``kind``."""
         return self.manager.store(kind)
@@ -393,7 +405,7 @@ class KindReconciler(Generic[R]):
         """Run one handler with its own bound logger, counting and logging the outcome."""
         log = ctx.log.bind(handler=_name_of(fn), cause=cause)
         try:
-            result = await invoke(fn, attrs.evolve(ctx, log=log))
+            result = await invoke(fn, ctx._with_log(log))
         except Exception as exc:
             self._calls[f"{cause}.failed"] += 1
             log.warning("operator.handler_failed", error=repr(exc))

@@ -21,6 +21,7 @@ line carrying ``outcome``, ``duration_ms`` and ``requeue_after``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -42,7 +43,7 @@ from reconcile.model.meta import ObjectKey
 from reconcile.primitives.clock import Clock
 from reconcile.primitives.ratelimit import RateLimiter
 from reconcile.primitives.workqueue import ShutDown, WorkQueue, WorkQueueStatistics
-from reconcile.runtime.handlers import Mapper, enqueue_owner, enqueue_self
+from reconcile.runtime.handlers import Mapper, enqueue_owner, enqueue_self, is_enqueue_self
 from reconcile.runtime.predicates import Predicate
 from reconcile.runtime.reconciler import Reconciler, Request, Result
 
@@ -51,6 +52,15 @@ __all__ = ["Controller", "ControllerStatistics", "Outcome", "Watch"]
 R = TypeVar("R", bound=Resource)
 
 log = structlog.get_logger("reconcile.controller")
+
+def _structlog_context_vars() -> tuple[contextvars.ContextVar[object], ...]:
+    """The context variables behind ``bind_contextvars(controller=, key=, reconcile_id=)``."""
+    tokens = structlog.contextvars.bind_contextvars(controller="", key="", reconcile_id="")
+    structlog.contextvars.reset_contextvars(**tokens)
+    return tuple(tokens[name].var for name in ("controller", "key", "reconcile_id"))
+
+
+_CONTEXT = _structlog_context_vars()
 
 _YIELD_EVERY = 16
 """Reconciles a worker may run back to back before it lets other tasks run."""
@@ -136,7 +146,7 @@ class Controller(Generic[R]):
         self._active = 0
         self._reconciles = 0
         self._ids = 0
-        self._outcomes: Counter[str] = Counter()
+        self._outcomes: Counter[Outcome] = Counter()
         self._log: structlog.typing.FilteringBoundLogger = log
 
     @property
@@ -200,13 +210,17 @@ class Controller(Generic[R]):
             running=self._queue is not None,
             active_workers=self._active,
             reconciles=self._reconciles,
-            outcomes=dict(self._outcomes),
+            outcomes={outcome.value: n for outcome, n in self._outcomes.items()},
             queue=self._queue.statistics() if self._queue is not None else None,
         )
 
     async def _worker(self, queue: WorkQueue[ObjectKey]) -> None:
         streak = 0
         while True:
+            # After shutdown the queue still hands out what it holds (client-go's
+            # contract, for draining); a stopping controller leaves it instead.
+            if queue.shutting_down:
+                return
             try:
                 key = queue.get_nowait() if len(queue) else await queue.get()
             except ShutDown:
@@ -230,10 +244,12 @@ class Controller(Generic[R]):
         self._ids += 1
         reconcile_id = f"{self.name}-{self._ids}"
         started = self._clock.time()
-        # What ``bound_contextvars`` does, without a generator per reconcile.
-        tokens = structlog.contextvars.bind_contextvars(
-            controller=self.name, key=str(key), reconcile_id=reconcile_id
-        )
+        # What ``structlog.contextvars.bound_contextvars`` does, on the same
+        # context variables, without its per-call look-ups (the hot path).
+        var_controller, var_key, var_id = _CONTEXT
+        t_controller = var_controller.set(self.name)
+        t_key = var_key.set(str(key))
+        t_id = var_id.set(reconcile_id)
         try:
             outcome: Result | Exception
             try:
@@ -242,7 +258,9 @@ class Controller(Generic[R]):
                 outcome = exc
             self._settle(queue, key, outcome, started)
         finally:
-            structlog.contextvars.reset_contextvars(**tokens)
+            var_id.reset(t_id)
+            var_key.reset(t_key)
+            var_controller.reset(t_controller)
 
     def _settle(
         self, queue: WorkQueue[ObjectKey], key: Request, outcome: Result | Exception, started: float
@@ -279,7 +297,7 @@ class Controller(Generic[R]):
                 requeue_after = queue.add_rate_limited(key)
                 kind, error = Outcome.ERROR, outcome
         self._reconciles += 1
-        self._outcomes[kind.value] += 1
+        self._outcomes[kind] += 1
         assert self._clock is not None
         duration_ms = round((self._clock.time() - started) * 1000, 3)
         if error is None:
@@ -316,6 +334,11 @@ class _Enqueuer:
     controller: Controller[Resource]
     mapper: Mapper
     predicates: tuple[Predicate, ...]
+    own: bool = attrs.field(init=False)
+
+    @own.default
+    def _maps_to_itself(self) -> bool:
+        return is_enqueue_self(self.mapper)
 
     def _allowed(self, old: Resource | None, new: Resource | None) -> bool:
         return all(p(old, new) for p in self.predicates)
@@ -325,7 +348,12 @@ class _Enqueuer:
             self.controller.enqueue(key)
 
     def on_add(self, obj: Resource) -> None:
-        if not self.predicates or self._allowed(None, obj):
+        if not self.predicates:
+            if self.own:  # the hottest path: every new object of the primary kind
+                self.controller.enqueue(obj.metadata.key)
+            else:
+                self._enqueue(self.mapper(obj))
+        elif self._allowed(None, obj):
             self._enqueue(self.mapper(obj))
 
     def on_update(self, old: Resource, new: Resource) -> None:

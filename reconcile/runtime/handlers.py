@@ -22,9 +22,18 @@ __all__ = ["Mapper", "enqueue_mapped", "enqueue_owner", "enqueue_self"]
 Mapper = Callable[[Resource], Iterable[ObjectKey]]
 
 
+def _own_key(obj: Resource) -> Iterable[ObjectKey]:
+    return (obj.metadata.key,)
+
+
 def enqueue_self() -> Mapper:
     """Map an object to its own key."""
-    return lambda obj: (obj.metadata.key,)
+    return _own_key
+
+
+def is_enqueue_self(mapper: Mapper) -> bool:
+    """Whether ``mapper`` is :func:`enqueue_self`'s (lets the engine skip the call)."""
+    return mapper is _own_key
 
 
 def enqueue_owner(owner: type[Resource], *, only_controller: bool = True) -> Mapper:
