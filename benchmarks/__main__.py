@@ -24,12 +24,17 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def _env() -> dict[str, Any]:
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=False).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
     except OSError:
         sha = ""
-    return {"python": platform.python_version(), "cpus": os.cpu_count(),
-            "machine": platform.machine(), "git": sha}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "git": sha,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,30 +46,49 @@ def main(argv: list[str] | None = None) -> int:
 
     r = bench_reconcile.run(args.scale)
     records.append({"name": "noop-reconcile", **r})
-    rows.append(("no-op reconcile (informer+queue+workers)", f"{r['objects']:,} objects",
-                 f"{r['reconciles_per_s']:,.0f}/s end to end; drain after sync "
-                 f"{r['drain_per_s']:,.0f}/s; bare asyncio.Queue {r['bare_queue_per_s']:,.0f}/s "
-                 f"(ratio {r['ratio']:.3f})"))
+    rows.append(
+        (
+            "no-op reconcile (informer+queue+workers)",
+            f"{r['objects']:,} objects",
+            f"{r['reconciles_per_s']:,.0f}/s end to end; drain after sync "
+            f"{r['drain_per_s']:,.0f}/s; bare asyncio.Queue {r['bare_queue_per_s']:,.0f}/s "
+            f"(ratio {r['ratio']:.3f})",
+        )
+    )
 
     for f in bench_fanout.run(args.scale):
         records.append({"name": "write-watch-fanout", **f})
-        rows.append((f"store write + watch fan-out, {f['watchers']:.0f} watchers",
-                     f"{f['writes']:,.0f} writes",
-                     f"{f['writes_per_s']:,.0f} writes/s, {f['events_per_s']:,.0f} events/s, "
-                     "every event delivered"))
+        rows.append(
+            (
+                f"store write + watch fan-out, {f['watchers']:.0f} watchers",
+                f"{f['writes']:,.0f} writes",
+                f"{f['writes_per_s']:,.0f} writes/s, {f['events_per_s']:,.0f} events/s, "
+                "every event delivered",
+            )
+        )
 
     m = bench_memory.run(args.scale)
     records.append({"name": "memory-per-object", **m})
-    rows.append(("memory per stored object", f"{m['objects']:,} objects",
-                 f"{m['bytes_per_object']:,.0f} B vs {m['json_bytes_per_object']:,.0f} B "
-                 f"compact JSON (ratio {m['ratio']:.2f}x)"))
+    rows.append(
+        (
+            "memory per stored object",
+            f"{m['objects']:,} objects",
+            f"{m['bytes_per_object']:,.0f} B vs {m['json_bytes_per_object']:,.0f} B "
+            f"compact JSON (ratio {m['ratio']:.2f}x)",
+        )
+    )
 
     v = bench_virtual_time.run(args.scale)
     records.append({"name": "virtual-time", **v})
-    rows.append(("virtual time: timers every 10 s for 1 h", f"{v['timers']:,} timers",
-                 f"{v['fired']:,} firings in {v['wall_s']:.2f} s wall = {v['speedup']:,.0f}x "
-                 f"real time; {v['distinct_digests']} distinct digest(s) over "
-                 f"{v['determinism_runs']} runs"))
+    rows.append(
+        (
+            "virtual time: timers every 10 s for 1 h",
+            f"{v['timers']:,} timers",
+            f"{v['fired']:,} firings in {v['wall_s']:.2f} s wall = {v['speedup']:,.0f}x "
+            f"real time; {v['distinct_digests']} distinct digest(s) over "
+            f"{v['determinism_runs']} runs",
+        )
+    )
 
     width = max(len(name) for name, _, _ in rows)
     size_width = max(len(size) for _, size, _ in rows)

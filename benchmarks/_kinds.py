@@ -75,8 +75,10 @@ def sample(i: int, *, namespace: str = "default") -> Sample:
                         EnvVar(name="REGION", value="eu-west-1"),
                         EnvVar(name="FEATURE_FLAGS", value=f"alpha,beta,gamma-{i % 5}"),
                     ),
-                    ports=(Port(name="http", container_port=8080),
-                           Port(name="metrics", container_port=9090)),
+                    ports=(
+                        Port(name="http", container_port=8080),
+                        Port(name="metrics", container_port=9090),
+                    ),
                     requests=reconcile.FrozenDict({"cpu": "100m", "memory": "128Mi"}),
                     limits=reconcile.FrozenDict({"cpu": "500m", "memory": "512Mi"}),
                 ),
@@ -88,6 +90,9 @@ def sample(i: int, *, namespace: str = "default") -> Sample:
                 ),
             ),
         ),
-        status=SampleStatus(phase="Running", pod_ip=f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
-                            host_ip=f"192.168.{i % 1000 // 256}.{i % 256}"),
+        status=SampleStatus(
+            phase="Running",
+            pod_ip=f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
+            host_ip=f"192.168.{i % 1000 // 256}.{i % 256}",
+        ),
     )

@@ -32,9 +32,11 @@ async def _framework(count: int) -> tuple[float, float]:
             done.set()
         return reconcile.Result.done()
 
-    manager.add(reconcile.Controller(
-        name="noop", for_=Sample, reconciler=reconcile.reconciler(noop), workers=WORKERS
-    ))
+    manager.add(
+        reconcile.Controller(
+            name="noop", for_=Sample, reconciler=reconcile.reconciler(noop), workers=WORKERS
+        )
+    )
     began = time.perf_counter()
     async with manager:  # returns once the informer has listed every object
         synced = time.perf_counter()

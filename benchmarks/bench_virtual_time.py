@@ -18,6 +18,7 @@ import attrs
 
 import reconcile
 from reconcile.testing import MemoryCluster, VirtualClock
+from tests.sim_scenario import simulate  # the busy scenario lives with the tests
 
 TIMERS = 1_000
 INTERVAL = 10.0
@@ -48,8 +49,6 @@ async def _timers(clock: VirtualClock, count: int, hours: float) -> int:
 
 
 def _digests(runs: int, hours: float) -> Iterable[str]:
-    from tests.sim_scenario import simulate  # the scenario lives with the tests
-
     for _ in range(runs):
         clock = VirtualClock()
         digest, _count = clock.run(simulate(clock, seed=7, hours=hours))

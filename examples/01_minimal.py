@@ -54,14 +54,17 @@ async def main(clock: VirtualClock) -> dict[str, str]:
             await cluster.update_status(attrs.evolve(greeting, status=wanted))
         return reconcile.Result.done()
 
-    manager.add(reconcile.Controller(name="greeter", for_=Greeting,
-                                     reconciler=reconcile.reconciler(greet)))
+    manager.add(
+        reconcile.Controller(name="greeter", for_=Greeting, reconciler=reconcile.reconciler(greet))
+    )
     async with manager:
         for name, who in (("first", "world"), ("second", "Kubernetes")):
-            await cluster.create(Greeting(
-                metadata=reconcile.ObjectMeta(name=name, namespace="default"),
-                spec=GreetingSpec(name=who),
-            ))
+            await cluster.create(
+                Greeting(
+                    metadata=reconcile.ObjectMeta(name=name, namespace="default"),
+                    spec=GreetingSpec(name=who),
+                )
+            )
         await clock.wait_idle()
         first = await cluster.get(Greeting, "first", namespace="default")
         await cluster.update(attrs.evolve(first, spec=GreetingSpec(name="asyncio")))

@@ -78,17 +78,22 @@ async def main(clock: VirtualClock) -> dict[str, int]:
             return reconcile.Result.done()  # the garbage collector's job, not ours
         if not expectations.satisfied(request):
             return reconcile.Result.done()  # our own writes are still on their way
-        mine = [s for s in sheep.by_index("controller", flock.metadata.uid)
-                if not s.metadata.deleting]
+        mine = [
+            s for s in sheep.by_index("controller", flock.metadata.uid) if not s.metadata.deleting
+        ]
         missing = flock.spec.size - len(mine)
         if missing > 0:
             expectations.expect_creations(request, missing)
             for _ in range(missing):
-                await cluster.create(Sheep(metadata=reconcile.ObjectMeta(
-                    generate_name=f"{flock.metadata.name}-",
-                    namespace=flock.metadata.namespace,
-                    owner_references=[reconcile.owner_reference_to(flock)],
-                )))
+                await cluster.create(
+                    Sheep(
+                        metadata=reconcile.ObjectMeta(
+                            generate_name=f"{flock.metadata.name}-",
+                            namespace=flock.metadata.namespace,
+                            owner_references=[reconcile.owner_reference_to(flock)],
+                        )
+                    )
+                )
         elif missing < 0:
             extra = sorted(mine, key=lambda s: s.metadata.name)[missing:]
             expectations.expect_deletions(request, [s.metadata.uid for s in extra])
@@ -99,14 +104,22 @@ async def main(clock: VirtualClock) -> dict[str, int]:
             await cluster.update_status(attrs.evolve(flock, status=FlockStatus(ready=ready)))
         return reconcile.Result.done()
 
-    manager.add(reconcile.Controller(
-        name="shepherd", for_=Flock, owns=(Sheep,), reconciler=reconcile.reconciler(shepherd),
-    ))
+    manager.add(
+        reconcile.Controller(
+            name="shepherd",
+            for_=Flock,
+            owns=(Sheep,),
+            reconciler=reconcile.reconciler(shepherd),
+        )
+    )
     counts: dict[str, int] = {}
     async with manager:
-        flock = await cluster.create(Flock(
-            metadata=reconcile.ObjectMeta(name="meadow", namespace="farm"), spec=FlockSpec(size=3)
-        ))
+        flock = await cluster.create(
+            Flock(
+                metadata=reconcile.ObjectMeta(name="meadow", namespace="farm"),
+                spec=FlockSpec(size=3),
+            )
+        )
         await clock.wait_idle()
         counts["created"] = len(sheep.by_index("controller", flock.metadata.uid))
 

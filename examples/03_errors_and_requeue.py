@@ -55,15 +55,17 @@ async def main(clock: VirtualClock) -> dict[str, int]:
             raise reconcile.RetryAfter(5, "endpoint still starting")
         return reconcile.Result.after(30)
 
-    controller = manager.add(reconcile.Controller(
-        name="prober", for_=Probe, reconciler=reconcile.reconciler(check)
-    ))
+    controller = manager.add(
+        reconcile.Controller(name="prober", for_=Probe, reconciler=reconcile.reconciler(check))
+    )
     async with manager:
         for name, url in (("flaky", "http://a"), ("warming-up", "http://b"), ("broken", "ftp://c")):
-            await cluster.create(Probe(
-                metadata=reconcile.ObjectMeta(name=name, namespace="default"),
-                spec=ProbeSpec(url=url),
-            ))
+            await cluster.create(
+                Probe(
+                    metadata=reconcile.ObjectMeta(name=name, namespace="default"),
+                    spec=ProbeSpec(url=url),
+                )
+            )
         await clock.advance(60)
         outcomes = controller.statistics().outcomes
     print(f"after 60 simulated seconds: attempts={attempts} outcomes={outcomes}")

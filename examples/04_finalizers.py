@@ -66,15 +66,19 @@ async def main(clock: VirtualClock) -> list[str]:
             )
         return reconcile.Result.done()
 
-    manager.add(reconcile.Controller(
-        name="buckets", for_=Bucket, reconciler=reconcile.reconciler(reconcile_bucket)
-    ))
+    manager.add(
+        reconcile.Controller(
+            name="buckets", for_=Bucket, reconciler=reconcile.reconciler(reconcile_bucket)
+        )
+    )
     async with manager:
         await cluster.create(Bucket(metadata=reconcile.ObjectMeta(name="logs", namespace="ops")))
         await clock.wait_idle()
         held = await cluster.delete(Bucket, "logs", namespace="ops")
-        assert held is not None and held.metadata.deleting
-        timeline.append(f"t={clock.time():g}s delete requested; finalizers={list(held.metadata.finalizers)}")
+        assert held is not None
+        assert held.metadata.deleting
+        finalizers = list(held.metadata.finalizers)
+        timeline.append(f"t={clock.time():g}s delete requested; finalizers={finalizers}")
         await clock.advance(1)
         gone = (await cluster.list(Bucket, namespace="ops")).items == ()
         timeline.append(f"t={clock.time():g}s object gone={gone}, storage={storage}")

@@ -58,10 +58,12 @@ async def main(clock: VirtualClock) -> dict[str, object]:
         while True:
             item, quantity = await incoming.get()
             n += 1
-            await cluster.create(Order(
-                metadata=reconcile.ObjectMeta(name=f"order-{n}", namespace="shop"),
-                spec=OrderSpec(item=item, quantity=quantity),
-            ))
+            await cluster.create(
+                Order(
+                    metadata=reconcile.ObjectMeta(name=f"order-{n}", namespace="shop"),
+                    spec=OrderSpec(item=item, quantity=quantity),
+                )
+            )
 
     manager = reconcile.Manager(cluster, clock=clock)
     orders = manager.store(Order)
@@ -74,9 +76,11 @@ async def main(clock: VirtualClock) -> dict[str, object]:
         await cluster.update_status(attrs.evolve(order, status=OrderStatus(state="Shipped")))
         return reconcile.Result.done()
 
-    manager.add(reconcile.Controller(
-        name="fulfilment", for_=Order, reconciler=reconcile.reconciler(fulfil), workers=4
-    ))
+    manager.add(
+        reconcile.Controller(
+            name="fulfilment", for_=Order, reconciler=reconcile.reconciler(fulfil), workers=4
+        )
+    )
     async with asyncio.TaskGroup() as service:
         beat = service.create_task(heartbeat())
         accept = service.create_task(accept_orders())
@@ -91,9 +95,11 @@ async def main(clock: VirtualClock) -> dict[str, object]:
             "manager": manager.state.value,
             "service_tasks_running": not beat.done() and not accept.done(),
             "heartbeats_after_stop": heartbeats - beats_at_stop,
-            "shipped": sorted(o.metadata.name for o in
-                              (await cluster.list(Order, namespace="shop")).items
-                              if o.status.state == "Shipped"),
+            "shipped": sorted(
+                o.metadata.name
+                for o in (await cluster.list(Order, namespace="shop")).items
+                if o.status.state == "Shipped"
+            ),
         }
         beat.cancel()
         accept.cancel()

@@ -72,9 +72,9 @@ async def main(clock: VirtualClock) -> dict[str, object]:
     @operator.on.create(Ticket)
     async def assign(ticket: Ticket, ctx: reconcile.Context) -> None:
         journal.append(f"t={clock.time():g} created {ticket.metadata.name}")
-        await ctx.client.update_status(attrs.evolve(
-            ticket, status=attrs.evolve(ticket.status, assignee="first-line")
-        ))
+        await ctx.client.update_status(
+            attrs.evolve(ticket, status=attrs.evolve(ticket.status, assignee="first-line"))
+        )
 
     @operator.on.update(Ticket)
     async def reprioritised(
@@ -90,9 +90,12 @@ async def main(clock: VirtualClock) -> dict[str, object]:
     @operator.timer(Ticket, interval=3600, initial_delay=3600)
     async def escalate(ticket: Ticket, ctx: reconcile.Context) -> None:
         current = await ctx.client.get(Ticket, ticket.key)
-        await ctx.client.update_status(attrs.evolve(current, status=attrs.evolve(
-            current.status, escalations=current.status.escalations + 1
-        )))
+        await ctx.client.update_status(
+            attrs.evolve(
+                current,
+                status=attrs.evolve(current.status, escalations=current.status.escalations + 1),
+            )
+        )
         journal.append(f"t={clock.time():g} escalated {ticket.metadata.name}")
 
     # -- reconciler style ----------------------------------------------------
@@ -106,29 +109,37 @@ async def main(clock: VirtualClock) -> dict[str, object]:
         desk = desks.get(request)
         if desk is None:
             return reconcile.Result.done()
-        mine = [t for t in tickets.by_index("by_desk", desk.metadata.name)
-                if not t.metadata.deleting]
+        mine = [
+            t for t in tickets.by_index("by_desk", desk.metadata.name) if not t.metadata.deleting
+        ]
         if desk.status.open_tickets != len(mine):
-            await cluster.update_status(attrs.evolve(desk, status=DeskStatus(open_tickets=len(mine))))
+            status = DeskStatus(open_tickets=len(mine))
+            await cluster.update_status(attrs.evolve(desk, status=status))
         return reconcile.Result.done()
 
     def desk_of(ticket: reconcile.Resource) -> list[reconcile.ObjectKey]:
         assert isinstance(ticket, Ticket)
         return [reconcile.ObjectKey(namespace=ticket.metadata.namespace, name=ticket.spec.desk)]
 
-    manager.add(reconcile.Controller(
-        name="desks", for_=Desk, reconciler=reconcile.reconciler(count_open),
-        watches=[reconcile.Watch(kind=Ticket, mapper=reconcile.enqueue_mapped(desk_of))],
-    ))
+    manager.add(
+        reconcile.Controller(
+            name="desks",
+            for_=Desk,
+            reconciler=reconcile.reconciler(count_open),
+            watches=[reconcile.Watch(kind=Ticket, mapper=reconcile.enqueue_mapped(desk_of))],
+        )
+    )
 
     async with manager:
         ns = "support"
         await cluster.create(Desk(metadata=reconcile.ObjectMeta(name="billing", namespace=ns)))
         for name, title in (("t-1", "invoice missing"), ("t-2", "refund")):
-            await cluster.create(Ticket(
-                metadata=reconcile.ObjectMeta(name=name, namespace=ns),
-                spec=TicketSpec(desk="billing", title=title),
-            ))
+            await cluster.create(
+                Ticket(
+                    metadata=reconcile.ObjectMeta(name=name, namespace=ns),
+                    spec=TicketSpec(desk="billing", title=title),
+                )
+            )
         await clock.advance(60)
         t1 = await cluster.get(Ticket, "t-1", namespace=ns)
         await cluster.update(attrs.evolve(t1, spec=attrs.evolve(t1.spec, priority=1)))

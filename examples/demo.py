@@ -81,8 +81,11 @@ def website_controller(
 
     async def converge(site: Website) -> reconcile.Result:
         mine = sorted(
-            (r for r in replicas.by_index("controller", site.metadata.uid)
-             if not r.metadata.deleting),
+            (
+                r
+                for r in replicas.by_index("controller", site.metadata.uid)
+                if not r.metadata.deleting
+            ),
             key=lambda r: r.metadata.name,
         )
         old = [r for r in mine if r.spec.version != site.spec.version]
@@ -90,14 +93,21 @@ def website_controller(
         want = site.spec.replicas
         if len(mine) < want:
             for _ in range(want - len(mine)):
-                created = await cluster.create(Replica(
-                    metadata=reconcile.ObjectMeta(
-                        generate_name=f"{site.metadata.name}-", namespace=site.metadata.namespace,
-                        owner_references=[reconcile.owner_reference_to(site)]),
-                    spec=ReplicaSpec(version=site.spec.version),
-                ))
-                log.info("website.replica_created", replica=created.metadata.name,
-                         version=site.spec.version)
+                created = await cluster.create(
+                    Replica(
+                        metadata=reconcile.ObjectMeta(
+                            generate_name=f"{site.metadata.name}-",
+                            namespace=site.metadata.namespace,
+                            owner_references=[reconcile.owner_reference_to(site)],
+                        ),
+                        spec=ReplicaSpec(version=site.spec.version),
+                    )
+                )
+                log.info(
+                    "website.replica_created",
+                    replica=created.metadata.name,
+                    version=site.spec.version,
+                )
         elif len(mine) > want:
             for extra in (old + mine)[: len(mine) - want]:
                 await cluster.delete(Replica, extra.key)
@@ -105,8 +115,12 @@ def website_controller(
         elif old and len(ready) == want:
             # Rolling replacement: take one old replica away only when all are ready.
             await cluster.delete(Replica, old[0].key)
-            log.info("website.replica_replaced", replica=old[0].metadata.name,
-                     old=old[0].spec.version, new=site.spec.version)
+            log.info(
+                "website.replica_replaced",
+                replica=old[0].metadata.name,
+                old=old[0].spec.version,
+                new=site.spec.version,
+            )
         dns[site.metadata.name] = f"{len(ready)} backends"
         status = WebsiteStatus(
             ready=len(ready),
@@ -131,7 +145,9 @@ def website_controller(
         )
 
     return reconcile.Controller(
-        name="website", for_=Website, owns=(Replica,),
+        name="website",
+        for_=Website,
+        owns=(Replica,),
         reconciler=reconcile.reconciler(reconcile_website),
     )
 
@@ -181,9 +197,11 @@ def _render(
 
 def _table(sites: list[Website], replicas: list[Replica]) -> str:
     lines = [f"  {'WEBSITE':10} {'DESIRED':>7} {'READY':>5} {'UP-TO-DATE':>10} {'VERSION':>7}"]
-    for s in sites:
-        lines.append(f"  {s.metadata.name:10} {s.spec.replicas:>7} {s.status.ready:>5} "
-                     f"{s.status.updated:>10} {s.spec.version:>7}")
+    lines.extend(
+        f"  {s.metadata.name:10} {s.spec.replicas:>7} {s.status.ready:>5} "
+        f"{s.status.updated:>10} {s.spec.version:>7}"
+        for s in sites
+    )
     lines.append(f"  {'REPLICA':16} {'VERSION':>7} {'READY':>5}")
     for r in replicas:
         state = "yes" if r.status.ready else "no"
@@ -201,8 +219,11 @@ async def main(clock: VirtualClock) -> dict[str, object]:
 
     def build(identity: str) -> tuple[reconcile.Manager, reconcile.LeaderElector]:
         elector = reconcile.LeaderElector(
-            cluster, name="website-controller", namespace="kube-system",
-            identity=identity, clock=clock,
+            cluster,
+            name="website-controller",
+            namespace="kube-system",
+            identity=identity,
+            clock=clock,
         )
         manager = reconcile.Manager(cluster, clock=clock, elector=elector)
         manager.add(website_controller(cluster, manager, dns))
@@ -228,10 +249,12 @@ async def main(clock: VirtualClock) -> dict[str, object]:
         await leader.enter_async_context(alpha)
         await running.enter_async_context(beta)
         await step("1. Create website 'shop' with 3 replicas of v1")
-        await cluster.create(Website(
-            metadata=reconcile.ObjectMeta(name="shop", namespace="shop"),
-            spec=WebsiteSpec(replicas=3, version="v1"),
-        ))
+        await cluster.create(
+            Website(
+                metadata=reconcile.ObjectMeta(name="shop", namespace="shop"),
+                spec=WebsiteSpec(replicas=3, version="v1"),
+            )
+        )
         await show("after step 1:")
 
         await step("2. Scale to 5 replicas")
@@ -260,8 +283,9 @@ async def main(clock: VirtualClock) -> dict[str, object]:
         await show("after step 6 (replicas are left for a garbage collector):")
         facts["dns"] = dict(dns)
         facts["websites"] = len((await cluster.list(Website, namespace="shop")).items)
-        facts["versions"] = sorted({r.spec.version for r in
-                                    (await cluster.list(Replica, namespace="shop")).items})
+        facts["versions"] = sorted(
+            {r.spec.version for r in (await cluster.list(Replica, namespace="shop")).items}
+        )
     print(f"\n{cluster.statistics().writes} writes, {clock.time():.0f} simulated seconds.")
     return facts
 

@@ -51,7 +51,7 @@ class TerminalError(ReconcileError):
     """An error that retrying cannot fix: the key is forgotten, not requeued."""
 
 
-class RetryAfter(ReconcileError):
+class RetryAfter(ReconcileError):  # noqa: N818  # reads as an instruction: raise RetryAfter(5)
     """Ask to be reconciled again after ``delay`` seconds (instead of the backoff)."""
 
     def __init__(self, delay: float, message: str = "") -> None:

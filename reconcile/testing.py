@@ -39,7 +39,9 @@ T = TypeVar("T")
 FakeClock = VirtualClock
 
 
-def run(scenario: Callable[[VirtualClock], Awaitable[T]], *, clock: VirtualClock | None = None) -> T:
+def run(
+    scenario: Callable[[VirtualClock], Awaitable[T]], *, clock: VirtualClock | None = None
+) -> T:
     """Run ``scenario(clock)`` to completion in virtual time and return its result."""
     clock = clock or VirtualClock()
 
@@ -92,5 +94,3 @@ class History:
     def kinds(self) -> set[str]:
         """Kinds seen so far (only when constructed with ``keep=True``)."""
         return {json.loads(line)["object"]["kind"] for line in self.lines}
-
-

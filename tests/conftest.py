@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, MutableMapping
 
 import pytest
 import structlog
 
 
-def _drop(_logger: object, _name: str, _event: object) -> object:
+def _drop(_logger: object, _name: str, _event: MutableMapping[str, object]) -> Mapping[str, object]:
     raise structlog.DropEvent
 
 

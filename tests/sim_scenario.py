@@ -12,6 +12,7 @@ Run ``python -m tests.sim_scenario SEED`` to print the history digest.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 
@@ -37,18 +38,18 @@ async def simulate(clock: VirtualClock, *, seed: int, hours: float = 1.0) -> tup
             action = rng.random()
             if action < 0.4 or not widgets:
                 n += 1
-                await cluster.create(Widget(
-                    metadata=reconcile.ObjectMeta(name=f"w-{n}", namespace="sim"),
-                    spec=WidgetSpec(size=rng.randint(0, 4), color=rng.choice(["red", "blue"])),
-                ))
+                await cluster.create(
+                    Widget(
+                        metadata=reconcile.ObjectMeta(name=f"w-{n}", namespace="sim"),
+                        spec=WidgetSpec(size=rng.randint(0, 4), color=rng.choice(["red", "blue"])),
+                    )
+                )
             elif action < 0.8:
                 target = rng.choice(widgets)
-                try:
-                    await cluster.update(attrs.evolve(
-                        target, spec=attrs.evolve(target.spec, size=rng.randint(0, 4))
-                    ))
-                except reconcile.ConflictError:
-                    pass
+                with contextlib.suppress(reconcile.ConflictError):
+                    await cluster.update(
+                        attrs.evolve(target, spec=attrs.evolve(target.spec, size=rng.randint(0, 4)))
+                    )
             else:
                 await cluster.delete(Widget, rng.choice(widgets).key)
         await clock.advance(120)
@@ -74,36 +75,44 @@ def _manager(
         if failures.random() < 0.05:
             raise ConnectionError("flaky dependency")
         owned = sorted(
-            (g for g in gadgets.list(namespace=request.namespace)
-             if reconcile.is_controlled_by(g.metadata, widget.metadata.uid)),
+            (
+                g
+                for g in gadgets.list(namespace=request.namespace)
+                if reconcile.is_controlled_by(g.metadata, widget.metadata.uid)
+            ),
             key=lambda g: g.metadata.name,
         )
         for i in range(len(owned), widget.spec.size):
-            try:
-                await cluster.create(Gadget(
-                    metadata=reconcile.ObjectMeta(
-                        name=f"{widget.metadata.name}-{i}", namespace=request.namespace,
-                        owner_references=[reconcile.owner_reference_to(widget)],
-                    ),
-                    spec=GadgetSpec(),
-                ))
-            except reconcile.AlreadyExistsError:
-                pass
-        for gadget in owned[widget.spec.size:]:
-            try:
+            with contextlib.suppress(reconcile.AlreadyExistsError):
+                await cluster.create(
+                    Gadget(
+                        metadata=reconcile.ObjectMeta(
+                            name=f"{widget.metadata.name}-{i}",
+                            namespace=request.namespace,
+                            owner_references=[reconcile.owner_reference_to(widget)],
+                        ),
+                        spec=GadgetSpec(),
+                    )
+                )
+        for gadget in owned[widget.spec.size :]:
+            with contextlib.suppress(reconcile.NotFoundError):
                 await cluster.delete(Gadget, gadget.key)
-            except reconcile.NotFoundError:
-                pass
-        status = WidgetStatus(ready=min(len(owned), widget.spec.size),
-                              observed_generation=widget.metadata.generation)
+        status = WidgetStatus(
+            ready=min(len(owned), widget.spec.size), observed_generation=widget.metadata.generation
+        )
         if widget.status != status:
             await cluster.update_status(attrs.evolve(widget, status=status))
         return reconcile.Result.after(300)
 
-    manager.add(reconcile.Controller(
-        name="gadgets", for_=Widget, owns=(Gadget,), workers=2,
-        reconciler=reconcile.reconciler(keep_gadgets),
-    ))
+    manager.add(
+        reconcile.Controller(
+            name="gadgets",
+            for_=Widget,
+            owns=(Gadget,),
+            workers=2,
+            reconciler=reconcile.reconciler(keep_gadgets),
+        )
+    )
     operator = reconcile.Operator(f"audit-{identity}")
 
     @operator.timer(Gadget, interval=60)

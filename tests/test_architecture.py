@@ -47,7 +47,8 @@ def test_no_upward_imports(path: Path) -> None:
     own = _layer_of(module)
     assert own is not None
     upward = sorted(
-        name for name in _imports(path)
+        name
+        for name in _imports(path)
         if (layer := _layer_of(name)) is not None and layer > own and layer != 99
     )
     assert [] == upward
@@ -73,7 +74,8 @@ def test_controllers_use_only_the_public_api(path: Path) -> None:
     """Built-in controllers import `reconcile` only through its curated façade."""
     public = set(reconcile.__all__)
     private = sorted(
-        name for name in _imports(path)
+        name
+        for name in _imports(path)
         if name.startswith("reconcile.")
         and not (name.count(".") == 1 and name.split(".")[1] in public)
     )
@@ -81,8 +83,14 @@ def test_controllers_use_only_the_public_api(path: Path) -> None:
 
 
 WALL_CLOCK_CALLS = {
-    ("time", "time"), ("time", "monotonic"), ("time", "perf_counter"), ("time", "sleep"),
-    ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+    ("time", "time"),
+    ("time", "monotonic"),
+    ("time", "perf_counter"),
+    ("time", "sleep"),
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
 }
 
 
@@ -91,9 +99,13 @@ def _wall_clock_calls(path: Path) -> list[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             owner = node.func.value
-            owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            owner_name = (
+                owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            )
             if (owner_name, node.func.attr) in WALL_CLOCK_CALLS:
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {owner_name}.{node.func.attr}")
+                found.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno} {owner_name}.{node.func.attr}"
+                )
     return found
 
 

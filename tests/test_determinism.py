@@ -40,7 +40,12 @@ def test_history_is_identical_across_processes_and_hash_seeds() -> None:
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
         out = subprocess.run(
             [sys.executable, "-m", "tests.sim_scenario", "7"],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=300,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
         )
         digests.add(out.stdout.strip().splitlines()[-1])
     assert 1 == len(digests)

@@ -51,6 +51,7 @@ class Table:
         "log",
         "namespaced",
         "objects",
+        "previous",
         "replace",
         "rvs",
         "spec_fields",
@@ -74,21 +75,29 @@ class Table:
         self.objects: dict[tuple[str, str], Resource] = {}
         self.log: list[WatchEvent[Resource]] = []
         self.rvs: list[int] = []  # rvs[i] is int(log[i].resource_version)
+        self.previous: list[Resource | None] = []  # the state log[i] replaced
         self.base = 0
         self.compacted = 0  # history with resource versions <= compacted may be gone
         self.waiters: list[asyncio.Future[None]] = []
         self.watchers = 0
 
-    def append(self, event: WatchEvent[Resource], rv: int) -> None:
-        """Record a committed event, trim the history and wake parked watchers."""
+    def append(self, event: WatchEvent[Resource], rv: int, previous: Resource | None) -> None:
+        """
+        Record a committed event, trim the history and wake parked watchers.
+
+        ``previous`` is the object's state before the event: a filtered watch
+        needs it to tell "changed and still matches" from "stopped matching".
+        """
         log = self.log
         log.append(event)
         self.rvs.append(rv)
+        self.previous.append(previous)
         if len(log) >= 2 * self.history:
             drop = len(log) - self.history
             self.compacted = self.rvs[drop - 1]
             del log[:drop]
             del self.rvs[:drop]
+            del self.previous[:drop]
             self.base += drop
         if self.waiters:
             waiters, self.waiters = self.waiters, []
@@ -101,6 +110,7 @@ class Table:
         self.base += len(self.log)
         self.log.clear()
         self.rvs.clear()
+        self.previous.clear()
         self.compacted = rv
 
     def default_status(self) -> Any:
@@ -189,21 +199,55 @@ class Table:
                     finally:
                         waiter.cancel()  # no-op once resolved
                     continue
-                batch = log[position - base :]
+                start = position - base
+                batch = log[start:]
                 position = end
                 if match is None:
                     for event in batch:
                         yield event
                     continue
                 sent = False
-                for event in batch:
-                    sent = match(event.object)  # type: ignore[arg-type]
-                    if sent:
-                        yield event
+                for event, previous in zip(batch, self.previous[start:], strict=True):
+                    out = _filtered(event, previous, match)
+                    sent = out is not None
+                    if out is not None:
+                        yield out
                 if bookmarks and not sent:
                     yield bookmark(batch[-1].resource_version)
         finally:
             self.watchers -= 1
+
+
+def _filtered(
+    event: WatchEvent[Resource], previous: Resource | None, match: Match
+) -> WatchEvent[Resource] | None:
+    """
+    What a filtered watch sees of ``event``, as the Kubernetes API server shows it.
+
+    An update that makes an object start matching arrives as ``ADDED``; one
+    that makes it stop matching arrives as ``DELETED`` of the state that
+    matched (at the update's resource version), so a cache filtered by the
+    same selector drops it.
+    """
+    obj = event.object
+    assert obj is not None
+    now = match(obj)
+    if event.type is not EventType.MODIFIED or previous is None:
+        return event if now else None
+    before = match(previous)
+    if now and before:
+        return event
+    if now:
+        return WatchEvent(type=EventType.ADDED, object=obj, resource_version=event.resource_version)
+    if before:
+        gone = attrs.evolve(
+            previous,
+            metadata=attrs.evolve(previous.metadata, resource_version=event.resource_version),
+        )
+        return WatchEvent(
+            type=EventType.DELETED, object=gone, resource_version=event.resource_version
+        )
+    return None
 
 
 def bookmark(rv: ResourceVersion) -> WatchEvent[Any]:

@@ -458,14 +458,17 @@ class MemoryCluster:
         """Store ``obj`` (stamped with the next resource version) and publish its event."""
         self._rv += 1
         self._writes += 1
+        objects = table.objects
+        previous: Resource | None
         if type_ is _DELETED:
-            del table.objects[key]
+            previous = objects.pop(key)
         else:
-            table.objects[key] = obj
+            previous = objects.get(key)
+            objects[key] = obj
         event = _event(
             _EVENT, type=type_, object=obj, resource_version=obj.metadata.resource_version
         )
-        table.append(event, self._rv)
+        table.append(event, self._rv, previous)
         for observe in self.on_commit:
             observe(event)
         return obj

@@ -81,8 +81,13 @@ def _strict_float(value: Any, _: Any) -> float:
 
 
 _JSON_TYPE_NAMES: dict[type[Any], str] = {
-    int: "integer", str: "string", bool: "boolean", float: "number",
-    dict: "object", list: "array", type(None): "null",
+    int: "integer",
+    str: "string",
+    bool: "boolean",
+    float: "number",
+    dict: "object",
+    list: "array",
+    type(None): "null",
 }
 
 
@@ -169,8 +174,7 @@ def _make_converter() -> cattrs.Converter:
 
     def renames(cls: type[Any]) -> dict[str, Any]:
         return {
-            f.name: override(rename=json_name(f), omit_if_default=True)
-            for f in attrs.fields(cls)
+            f.name: override(rename=json_name(f), omit_if_default=True) for f in attrs.fields(cls)
         }
 
     conv.register_unstructure_hook_factory(
@@ -220,9 +224,11 @@ def from_json(
     body = dict(data)
     api_version = body.pop("apiVersion", None)
     kind_name = body.pop("kind", None)
-    name = str((body.get("metadata") or {}).get("name", "")) if isinstance(
-        body.get("metadata"), Mapping
-    ) else ""
+    name = (
+        str((body.get("metadata") or {}).get("name", ""))
+        if isinstance(body.get("metadata"), Mapping)
+        else ""
+    )
     if cls is None:
         if not api_version or not kind_name:
             missing = "apiVersion" if not api_version else "kind"
@@ -233,15 +239,17 @@ def from_json(
             found = (kinds or registry).lookup(str(api_version), str(kind_name))
         except LookupError as exc:
             raise InvalidError(
-                str(kind_name), name, [FieldError(field="kind", type="Not found", value=kind_name,
-                                                  detail=str(exc))]
+                str(kind_name),
+                name,
+                [FieldError(field="kind", type="Not found", value=kind_name, detail=str(exc))],
             ) from None
         cls = typing.cast("type[R]", found)
     k = kind_of(cls)
     causes = []
     if api_version is not None and api_version != k.api_version:
-        causes.append(FieldError(field="apiVersion", value=api_version,
-                                 detail=f"expected {k.api_version!r}"))
+        causes.append(
+            FieldError(field="apiVersion", value=api_version, detail=f"expected {k.api_version!r}")
+        )
     if kind_name is not None and kind_name != k.kind:
         causes.append(FieldError(field="kind", value=kind_name, detail=f"expected {k.kind!r}"))
     if causes:
@@ -266,8 +274,9 @@ def _field_errors(exc: BaseException, body: Mapping[str, Any]) -> list[FieldErro
             causes.append(FieldError(field=path, type="Required value"))
         else:
             detail = text.removeprefix("invalid value for type, ")
-            causes.append(FieldError(field=path or "<root>", value=_value_at(body, path),
-                                     detail=detail))
+            causes.append(
+                FieldError(field=path or "<root>", value=_value_at(body, path), detail=detail)
+            )
     return causes or [FieldError(field="<root>", detail=str(exc))]
 
 

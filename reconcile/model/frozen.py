@@ -19,7 +19,7 @@ __all__ = ["JSON", "FrozenDict", "freeze", "thaw"]
 K = TypeVar("K")
 V = TypeVar("V")
 
-JSON: TypeAlias = "None | bool | int | float | str | tuple[JSON, ...] | FrozenDict[str, JSON]"
+JSON: TypeAlias = "bool | int | float | str | tuple[JSON, ...] | FrozenDict[str, JSON] | None"
 """A frozen JSON value: scalars, tuples for arrays and ``FrozenDict`` for objects."""
 
 

@@ -20,8 +20,8 @@ through ``update``; ``metadata.generation`` counts spec changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
 import typing
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import attrs

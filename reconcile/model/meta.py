@@ -94,9 +94,7 @@ class ObjectMeta:
     deletion_timestamp: dt.datetime | None = None
     deletion_grace_period_seconds: int | None = None
     labels: FrozenDict[str, str] = attrs.field(factory=FrozenDict, converter=frozen_str_dict)
-    annotations: FrozenDict[str, str] = attrs.field(
-        factory=FrozenDict, converter=frozen_str_dict
-    )
+    annotations: FrozenDict[str, str] = attrs.field(factory=FrozenDict, converter=frozen_str_dict)
     owner_references: tuple[OwnerReference, ...] = attrs.field(default=(), converter=_owner_tuple)
     finalizers: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 

@@ -4,7 +4,7 @@
 Expected flow::
 
     informer event ──predicates──▶ mapper ──▶ queue.add(key)
-    worker: key = queue.get() ─▶ reconciler.reconcile(key) ─▶ _settle(key, outcome) ─▶ queue.done(key)
+    worker: key = queue.get() ─▶ reconcile(key) ─▶ _settle(key, outcome) ─▶ queue.done(key)
 
 Guarantees (from the work queue): a key is never reconciled by two workers
 at once; any number of events for a key while it is queued collapse into
@@ -52,6 +52,7 @@ __all__ = ["Controller", "ControllerStatistics", "Outcome", "Watch"]
 R = TypeVar("R", bound=Resource)
 
 log = structlog.get_logger("reconcile.controller")
+
 
 def _structlog_context_vars() -> tuple[contextvars.ContextVar[object], ...]:
     """The context variables behind ``bind_contextvars(controller=, key=, reconcile_id=)``."""
@@ -188,7 +189,7 @@ class Controller(Generic[R]):
         self._queue = queue
         # Bind once per run: the lazy module logger would rebuild itself on every call.
         self._log = log.bind()
-        for key in self._primary.store.keys():
+        for key in self._primary.store.keys():  # noqa: SIM118  # a Store is not a mapping
             queue.add(key)
         log.debug("controller.started", controller=self.name, workers=self.workers)
         try:

@@ -33,6 +33,7 @@ from reconcile.model.kinds import KindRegistry, Resource, kind
 from reconcile.model.meta import ObjectKey, ObjectMeta, OwnerReference, ResourceVersion, Uid
 from reconcile.model.selectors import LabelSelector
 from reconcile.primitives.virtual import DEFAULT_EPOCH, VirtualClock
+from reconcile.testing import run as reconcile_run
 from tests.kinds import GROUP, Gadget, Gizmo, GizmoSpec, Widget, WidgetSpec, WidgetStatus
 
 _LOCAL = KindRegistry()
@@ -929,3 +930,34 @@ def test_replacer_matches_attrs_evolve() -> None:
     copied = replacer(Pair)(pair, b=3)
     assert (Pair(a=1, b=3), hash(Pair(a=1, b=3))) == (copied, hash(copied))
     assert LabelSelector.parse("a=b,c") == replacer(LabelSelector)(LabelSelector.parse("a=b,c"))
+
+
+def test_filtered_watch_sees_objects_leave_and_enter_the_selection() -> None:
+    """A label change shows as DELETED, then ADDED, to a watch filtered by that label."""
+
+    async def scenario(clock: VirtualClock) -> list[tuple[str, str]]:
+        cluster = MemoryCluster(clock=clock)
+        widget = await cluster.create(
+            Widget(metadata=ObjectMeta(name="a", namespace="n", labels={"app": "web"}))
+        )
+        since = cluster.resource_version
+        seen: list[tuple[str, str]] = []
+
+        async def follow() -> None:
+            async for event in cluster.watch(Widget, labels="app=web", since=since):
+                assert event.object is not None
+                seen.append((event.type.value, event.object.metadata.labels["app"]))
+
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(follow())
+            await asyncio.sleep(0)
+            widget = await cluster.update(widget.with_meta(labels={"app": "db"}))
+            widget = await cluster.update(widget.with_meta(labels={"app": "web", "x": "y"}))
+            widget = await cluster.update(widget.with_meta(labels={"app": "web", "x": "z"}))
+            await cluster.update(widget.with_meta(labels={"app": "db", "x": "z"}))
+            await clock.advance(1)
+            task.cancel()
+        return seen
+
+    expected = [("DELETED", "web"), ("ADDED", "web"), ("MODIFIED", "web"), ("DELETED", "web")]
+    assert expected == reconcile_run(scenario)

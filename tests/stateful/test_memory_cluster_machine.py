@@ -115,6 +115,7 @@ class MemoryClusterMachine(RuleBasedStateMachine):
         self.events: dict[type[Resource], list[Resource | None]] = {k: [] for k in KINDS}
         self.event_rvs: dict[type[Resource], list[int]] = {k: [] for k in KINDS}
         self.event_types: dict[type[Resource], list[EventType]] = {k: [] for k in KINDS}
+        self.event_prev: dict[type[Resource], list[Resource | None]] = {k: [] for k in KINDS}
         self.trimmed: dict[type[Resource], int] = dict.fromkeys(KINDS, 0)
         self.compacted: dict[type[Resource], int] = dict.fromkeys(KINDS, 0)
         self.uids: set[str] = set()
@@ -161,6 +162,7 @@ class MemoryClusterMachine(RuleBasedStateMachine):
         key = key_of(obj)
         self.expected.append((type_, obj))
         event(f"commit: {type_.value}")
+        self.event_prev[kind].append(self.objects.get(key))
         if type_ is EventType.DELETED:
             del self.objects[key]
             self.versions.pop(key, None)
@@ -470,6 +472,24 @@ class MemoryClusterMachine(RuleBasedStateMachine):
     # -- watch helpers -----------------------------------------------------------------
 
     @staticmethod
+    def filtered(
+        selector: LabelSelector | None, type_: EventType, obj: Resource, prev: Resource | None
+    ) -> tuple[EventType, Resource] | None:
+        """What a watch filtered by ``selector`` sees of one event (Kubernetes' rules)."""
+        if selector is None:
+            return (type_, obj)
+        now = selector.matches(obj.metadata.labels)
+        if type_ is not EventType.MODIFIED or prev is None:
+            return (type_, obj) if now else None
+        before = selector.matches(prev.metadata.labels)
+        if now:
+            return (type_ if before else EventType.ADDED, obj)
+        if before:  # it left the selection: the state that matched, at this version
+            rv = obj.metadata.resource_version
+            return (EventType.DELETED, prev.with_meta(resource_version=rv))
+        return None
+
+    @staticmethod
     def parse(selector: str | None) -> LabelSelector | None:
         return None if selector is None else LabelSelector.parse(selector)
 
@@ -495,8 +515,11 @@ class MemoryClusterMachine(RuleBasedStateMachine):
         for i in range(watch.start, len(self.events[kind])):
             obj = self.events[kind][i]
             assert obj is not None
-            if watch.selector is None or watch.selector.matches(obj.metadata.labels):
-                expected.append((self.event_types[kind][i], obj))
+            seen = self.filtered(
+                watch.selector, self.event_types[kind][i], obj, self.event_prev[kind][i]
+            )
+            if seen is not None:
+                expected.append(seen)
                 positions.append(i)
         delivered = [(e.type, e.object) for e in watch.events]
         assert expected[: len(delivered)] == delivered
