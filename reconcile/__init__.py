@@ -54,6 +54,7 @@ from reconcile.model.conditions import (
 from reconcile.model.convert import from_json, to_json
 from reconcile.model.coordination import Lease, LeaseSpec
 from reconcile.model.event import Event, ObjectReference
+from reconcile.model.fields import FieldSelector
 from reconcile.model.frozen import JSON, FrozenDict
 from reconcile.model.kinds import Kind, Resource, kind, kind_of
 from reconcile.model.meta import ObjectKey, ObjectMeta, OwnerReference, ResourceVersion, Uid
@@ -69,7 +70,6 @@ from reconcile.model.ownership import (
     set_controller_reference,
 )
 from reconcile.model.selectors import (
-    FieldSelector,
     LabelSelector,
     LabelSelectorRequirement,
     SelectorParseError,

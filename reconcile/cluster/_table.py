@@ -29,9 +29,10 @@ import attrs
 from reconcile.cluster._replace import replacer
 from reconcile.cluster.client import EventType, Fields, Selector, WatchEvent
 from reconcile.errors import ExpiredError, FieldError, InvalidError
+from reconcile.model.fields import FieldSelector
 from reconcile.model.kinds import Kind, Resource, kind_of, spec_fields
 from reconcile.model.meta import ResourceVersion
-from reconcile.model.selectors import FieldSelector, LabelSelector
+from reconcile.model.selectors import LabelSelector
 
 __all__ = ["Match", "Table", "bookmark", "matcher"]
 

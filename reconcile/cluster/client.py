@@ -28,10 +28,11 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
+from reconcile.model.fields import FieldSelector
 from reconcile.model.frozen import JSON
 from reconcile.model.kinds import Resource
 from reconcile.model.meta import ObjectKey, ResourceVersion, Uid
-from reconcile.model.selectors import FieldSelector, LabelSelector
+from reconcile.model.selectors import LabelSelector
 
 __all__ = [
     "Client",

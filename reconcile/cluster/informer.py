@@ -57,9 +57,10 @@ from reconcile.cluster.client import EventType, Fields, Selector, WatchEvent
 from reconcile.cluster.handler import EventHandler, FunctionHandler, handler
 from reconcile.cluster.store import Indexer, Store, StoreWriter
 from reconcile.cluster.watcher import Applied, Backoff, ListerWatcher, ListWatcher, Relisted
+from reconcile.model.fields import FieldSelector
 from reconcile.model.kinds import Resource, kind_of
 from reconcile.model.meta import ResourceVersion
-from reconcile.model.selectors import FieldSelector, LabelSelector
+from reconcile.model.selectors import LabelSelector
 from reconcile.primitives.clock import Clock
 
 __all__ = [

@@ -26,7 +26,8 @@ kind and keeps, like the real API server backed by etcd:
 
 Expected flow of a write: look up the stored object → check preconditions
 → defaulters and mutators → the server's rules (server-owned metadata,
-status subresource, generation) → validation → no-op check → commit.
+status subresource, generation, finalizers: :mod:`~reconcile.cluster._rules`)
+→ validation → no-op check → commit.
 
 Every write is atomic (nothing awaits inside), so watchers observe committed
 states only, in commit order. Watchers share each kind's history
@@ -48,6 +49,13 @@ import attrs
 
 from reconcile.cluster import _validation as validation
 from reconcile.cluster._replace import replacer
+from reconcile.cluster._rules import (
+    FINALIZER_FOREGROUND,
+    FINALIZER_ORPHAN,
+    prepare_create,
+    prepare_delete,
+    prepare_update,
+)
 from reconcile.cluster._table import Table, bookmark, matcher
 from reconcile.cluster.admission import Admission, Operation
 from reconcile.cluster.client import (
@@ -76,10 +84,6 @@ __all__ = ["FINALIZER_FOREGROUND", "FINALIZER_ORPHAN", "MemoryCluster", "MemoryC
 
 R = TypeVar("R", bound=Resource)
 
-FINALIZER_ORPHAN = "orphan"
-FINALIZER_FOREGROUND = "foregroundDeletion"
-
-_replace_meta: Callable[..., ObjectMeta] = replacer(ObjectMeta)
 _event: Callable[..., WatchEvent[Resource]] = replacer(WatchEvent)
 _EVENT: WatchEvent[Resource] = WatchEvent(
     type=EventType.BOOKMARK, object=None, resource_version=ResourceVersion("")
@@ -185,22 +189,15 @@ class MemoryCluster:
             )
         if causes := validation.validate_create(meta, name=name, namespaced=table.namespaced):
             raise InvalidError(kind.kind, name, causes)
-        new_meta = _replace_meta(
-            meta,
+        new = prepare_create(
+            table,
+            obj,
             name=name,
             namespace=namespace,
             uid=Uid(str(uuid.UUID(int=self._random.getrandbits(128), version=4))),
             resource_version=ResourceVersion(str(self._rv + 1)),
-            generation=1,
-            creation_timestamp=self.clock.now().replace(microsecond=0),
-            deletion_timestamp=None,
-            deletion_grace_period_seconds=None,
+            clock=self.clock,
         )
-        new: R
-        if table.status_subresource:
-            new = table.replace(obj, metadata=new_meta, status=table.default_status())
-        else:
-            new = table.replace(obj, metadata=new_meta)
         self.admission.validate(new, None, Operation.CREATE)
         if (namespace, name) in table.objects:
             raise AlreadyExistsError(f'{kind.resource} "{name}" already exists')
@@ -269,33 +266,13 @@ class MemoryCluster:
             if rv is not None and rv != meta.resource_version:
                 raise self._conflict(table, k)
         self.admission.validate(current, current, Operation.DELETE)
-        finalizers = _propagate(meta.finalizers, propagation)
-        if not finalizers:
-            gone = table.replace(
-                current,
-                metadata=_replace_meta(
-                    meta, finalizers=(), resource_version=ResourceVersion(str(self._rv + 1))
-                ),
-            )
-            self._commit(table, EventType.DELETED, k, gone)
-            return None
-        if meta.deletion_timestamp is not None:
-            if finalizers == meta.finalizers:
-                return current
-            new_meta = _replace_meta(
-                meta, finalizers=finalizers, resource_version=ResourceVersion(str(self._rv + 1))
-            )
-        else:
-            new_meta = _replace_meta(
-                meta,
-                finalizers=finalizers,
-                deletion_timestamp=self.clock.now().replace(microsecond=0),
-                deletion_grace_period_seconds=0,
-                generation=meta.generation + 1,
-                resource_version=ResourceVersion(str(self._rv + 1)),
-            )
-        new: R = table.replace(current, metadata=new_meta)
-        return self._commit(table, EventType.MODIFIED, k, new)
+        rv = ResourceVersion(str(self._rv + 1))
+        prepared = prepare_delete(table, current, propagation, rv, clock=self.clock)
+        if prepared is None:
+            return current
+        type_, new = prepared
+        self._commit(table, type_, k, new)
+        return None if type_ is EventType.DELETED else new
 
     # -- watching --------------------------------------------------------
 
@@ -404,52 +381,16 @@ class MemoryCluster:
         hooks = self.admission.has_hooks(cls)
         if hooks:
             obj = self.admission.mutate(obj, current, Operation.UPDATE)
-            meta = obj.metadata
         rv = ResourceVersion(str(self._rv + 1))
-        new: R
-        if status:
-            if not table.status_subresource:
-                raise NotFoundError(f"{table.kind.resource} has no status subresource")
-            value = obj.status  # type: ignore[attr-defined]
-            changed = not _same(value, current.status)
-            if not (changed or hooks):
-                return current  # type: ignore[no-any-return]
-            new_meta = _replace_meta(old, resource_version=rv)
-            new = table.replace(current, metadata=new_meta, status=value)
-        else:
-            spec_changed = _differ(obj, current, table.spec_fields)
-            meta_changed = not (
-                _same(meta.labels, old.labels)
-                and _same(meta.finalizers, old.finalizers)
-                and _same(meta.annotations, old.annotations)
-                and _same(meta.owner_references, old.owner_references)
-            )
-            changed = (
-                spec_changed
-                or meta_changed
-                or (table.status_is_spec and not _same(obj.status, current.status))  # type: ignore[attr-defined]
-            )
-            if not (changed or hooks):
-                return current  # type: ignore[no-any-return]
-            if meta_changed and (causes := validation.validate_update(meta, old)):
-                raise InvalidError(table.kind.kind, key[1], causes)
-            new_meta = _replace_meta(
-                old,
-                labels=meta.labels,
-                annotations=meta.annotations,
-                owner_references=meta.owner_references,
-                finalizers=meta.finalizers,
-                generation=old.generation + 1 if spec_changed else old.generation,
-                resource_version=rv,
-            )
-            if table.status_subresource:
-                new = table.replace(obj, metadata=new_meta, status=current.status)
-            else:
-                new = table.replace(obj, metadata=new_meta)
+        prepared = prepare_update(table, obj, current, rv, status=status, force=hooks)
+        if prepared is None:
+            return current  # type: ignore[no-any-return]
+        changed, new = prepared
         if hooks:
             self.admission.validate(new, current, Operation.UPDATE)
             if not changed:
                 return current  # type: ignore[no-any-return]
+        new_meta = new.metadata
         if new_meta.deletion_timestamp is not None and not new_meta.finalizers:
             return self._commit(table, _DELETED, key, new)
         return self._commit(table, _MODIFIED, key, new)
@@ -488,29 +429,3 @@ class MemoryCluster:
             f'Operation cannot be fulfilled on {table.kind.resource} "{key[1]}": '
             f"Precondition failed: UID in precondition: {want}, UID in object meta: {have}"
         )
-
-
-def _same(a: object, b: object) -> bool:
-    # `not a == b` rather than `a != b`: attrs' __ne__ is a second Python call.
-    return a is b or a == b
-
-
-def _differ(new: object, old: object, names: tuple[str, ...]) -> bool:
-    for name in names:
-        a = getattr(new, name)
-        b = getattr(old, name)
-        if a is not b and not a == b:  # noqa: SIM201 (attrs __ne__ is a second call)
-            return True
-    return False
-
-
-def _propagate(finalizers: tuple[str, ...], propagation: Propagation | None) -> tuple[str, ...]:
-    """Kubernetes' ``deletionFinalizersForGarbageCollection``."""
-    if propagation is None:
-        return finalizers
-    kept = tuple(f for f in finalizers if f not in (FINALIZER_ORPHAN, FINALIZER_FOREGROUND))
-    if propagation is Propagation.ORPHAN:
-        return (*kept, FINALIZER_ORPHAN)
-    if propagation is Propagation.FOREGROUND:
-        return (*kept, FINALIZER_FOREGROUND)
-    return kept

@@ -19,12 +19,9 @@ Indexes
 
     More are added with :meth:`StoreWriter.add_indexer` (an
     :data:`Indexer` returns the values for one object). Indexes are kept up
-    to date incrementally on every write, and the values an object was
-    indexed under are remembered, so an update touches only the entries
-    that changed and a custom indexer is called once per object version. The
-    built-in indexes read only metadata and are maintained inline; since
-    ``attrs.evolve`` shares unchanged label maps and owner tuples, an update
-    that leaves them alone costs two identity checks.
+    to date incrementally on every write (:mod:`~reconcile.cluster._indexes`),
+    so an update touches only the entries that changed and a custom indexer
+    is called once per object version.
     "Pods owned by this ReplicaSet" is ``by_index("owner", rs_uid)``: a
     dictionary lookup, never a scan.
 
@@ -52,9 +49,18 @@ from typing import Generic, TypeVar, final
 
 import attrs
 
+from reconcile.cluster._indexes import (
+    EMPTY,
+    INDEX_CONTROLLER,
+    INDEX_LABEL,
+    INDEX_NAMESPACE,
+    INDEX_OWNER,
+    Indexes,
+    Key,
+)
 from reconcile.cluster.client import EventType, WatchEvent
 from reconcile.model.kinds import Resource
-from reconcile.model.meta import ObjectKey, OwnerReference, ResourceVersion
+from reconcile.model.meta import ObjectKey, ResourceVersion
 from reconcile.model.selectors import LabelSelector
 
 __all__ = [
@@ -73,11 +79,6 @@ R = TypeVar("R", bound=Resource)
 
 Indexer = Callable[[R], Iterable[str]]
 """Computes the index values of one object (called once per stored version)."""
-
-INDEX_NAMESPACE = "namespace"
-INDEX_OWNER = "owner"
-INDEX_CONTROLLER = "controller"
-INDEX_LABEL = "label"
 
 
 @attrs.frozen(kw_only=True)
@@ -108,22 +109,6 @@ class StoreDiff(Generic[R]):
         return len(self.added) + len(self.updated) + len(self.deleted)
 
 
-_Key = tuple[str, str]
-"""``(namespace, name)``: hashed and ordered in C, unlike ``ObjectKey``."""
-
-_EMPTY: frozenset[_Key] = frozenset()
-
-
-@final
-@attrs.define(eq=False)
-class _Index:
-    """A custom index: its function and its buckets."""
-
-    name: str
-    fn: Callable[[Resource], Iterable[str]]
-    buckets: dict[str, set[_Key]] = attrs.field(factory=dict)
-
-
 @final
 @attrs.define(eq=False)
 class Store(Generic[R]):
@@ -134,36 +119,17 @@ class Store(Generic[R]):
     never construct or modify it directly.
     """
 
-    # The built-in indexes read only metadata, so they are maintained inline
-    # (no indexer calls) and recomputed from the previous object when it is
-    # replaced. Custom indexes remember the values they produced per key.
-    # The label index is built on first use: many controllers never ask for it,
-    # and it is the costliest to maintain (one bucket per label per object).
-    _objects: dict[_Key, R] = attrs.field(factory=dict, init=False)
-    _namespaces: dict[str, set[_Key]] = attrs.field(factory=dict, init=False)
-    _owners: dict[str, set[_Key]] = attrs.field(factory=dict, init=False)
-    _controllers: dict[str, set[_Key]] = attrs.field(factory=dict, init=False)
-    _labels: dict[str, set[_Key]] = attrs.field(factory=dict, init=False)
-    _labels_built: bool = attrs.field(default=False, init=False)
-    _custom: builtins.list[_Index] = attrs.field(factory=list, init=False)
-    _custom_values: dict[_Key, builtins.list[tuple[str, ...]]] = attrs.field(
-        factory=dict, init=False
-    )
-    _indexes: dict[str, dict[str, set[_Key]]] = attrs.field(init=False)
-    _sorted: builtins.list[_Key] | None = attrs.field(default=None, init=False)
+    _objects: dict[Key, R] = attrs.field(factory=dict, init=False)
+    _indexes: Indexes = attrs.field(init=False)
+    _sorted: builtins.list[Key] | None = attrs.field(default=None, init=False)
     _synced: asyncio.Event = attrs.field(factory=asyncio.Event, init=False)
     _resource_version: ResourceVersion = attrs.field(default=ResourceVersion(""), init=False)
     _applied: int = attrs.field(default=0, init=False)
     _replaced: int = attrs.field(default=0, init=False)
 
     @_indexes.default
-    def _builtin_indexes(self) -> dict[str, dict[str, set[_Key]]]:
-        return {
-            INDEX_NAMESPACE: self._namespaces,
-            INDEX_OWNER: self._owners,
-            INDEX_CONTROLLER: self._controllers,
-            INDEX_LABEL: self._labels,
-        }
+    def _new_indexes(self) -> Indexes:
+        return Indexes(self._objects)
 
     # -- reading ---------------------------------------------------------
 
@@ -185,17 +151,17 @@ class Store(Generic[R]):
         if selector is not None and selector.is_empty:
             selector = None
         objects = self._objects
-        candidates: builtins.list[AbstractSet[_Key]] = []
+        candidates: builtins.list[AbstractSet[Key]] = []
         if namespace:
-            candidates.append(self._namespaces.get(namespace, _EMPTY))
+            candidates.append(self._indexes.namespace(namespace))
         if selector is not None:
-            label_buckets = self._label_buckets()
+            label_buckets = self._indexes.label_buckets()
             for key, value in selector.match_labels.items():
-                candidates.append(label_buckets.get(key + "=" + value, _EMPTY))
+                candidates.append(label_buckets.get(key + "=" + value, EMPTY))
         if not candidates:
             if selector is None:
                 return [objects[k] for k in self._all_keys()]
-            keys: Iterable[_Key] = self._all_keys()
+            keys: Iterable[Key] = self._all_keys()
         else:
             smallest = min(candidates, key=len)
             keys = sorted(smallest)
@@ -212,23 +178,20 @@ class Store(Generic[R]):
     def by_index(self, name: str, value: str) -> builtins.list[R]:
         """Objects indexed under ``value`` by index ``name``, in key order."""
         objects = self._objects
-        return [objects[k] for k in sorted(self._bucket(name, value))]
+        return [objects[k] for k in sorted(self._indexes.bucket(name, value))]
 
     def index_keys(self, name: str, value: str) -> builtins.list[ObjectKey]:
         """Keys of the objects indexed under ``value`` by index ``name``, in key order."""
-        return [ObjectKey(namespace=ns, name=n) for ns, n in sorted(self._bucket(name, value))]
+        bucket = self._indexes.bucket(name, value)
+        return [ObjectKey(namespace=ns, name=n) for ns, n in sorted(bucket)]
 
     def index_names(self) -> builtins.list[str]:
         """Names of every index, built-in ones included, sorted."""
-        return sorted(self._indexes)
+        return self._indexes.names()
 
     def index_values(self, name: str) -> builtins.list[str]:
         """Every value index ``name`` currently holds, sorted."""
-        if name not in self._indexes:
-            raise KeyError(f"no index named {name!r}; known: {sorted(self._indexes)}")
-        if name == INDEX_LABEL:
-            self._label_buckets()
-        return sorted(self._indexes[name])
+        return self._indexes.values(name)
 
     def keys(self) -> builtins.list[ObjectKey]:
         """Every stored key, in key order."""
@@ -256,11 +219,11 @@ class Store(Generic[R]):
 
     def statistics(self) -> StoreStatistics:
         """Current counters (building the label index if it was not yet built)."""
-        self._label_buckets()
+        self._indexes.label_buckets()
         return StoreStatistics(
             objects=len(self._objects),
-            indexes=len(self._indexes),
-            index_values=sum(len(buckets) for buckets in self._indexes.values()),
+            indexes=self._indexes.count(),
+            index_values=self._indexes.value_count(),
             applied=self._applied,
             replaced=self._replaced,
             resource_version=self._resource_version,
@@ -272,141 +235,28 @@ class Store(Generic[R]):
 
     # -- internals used by StoreWriter ------------------------------------
 
-    def _label_buckets(self) -> dict[str, set[_Key]]:
-        if not self._labels_built:
-            self._labels_built = True
-            for key, obj in self._objects.items():
-                _add_to(self._labels, key, [k + "=" + v for k, v in obj.metadata.labels.items()])
-        return self._labels
-
-    def _bucket(self, name: str, value: str) -> AbstractSet[_Key]:
-        if name == INDEX_LABEL:
-            self._label_buckets()
-        index = self._indexes.get(name)
-        if index is None:
-            raise KeyError(f"no index named {name!r}; known: {sorted(self._indexes)}")
-        return index.get(value, _EMPTY)
-
-    def _all_keys(self) -> builtins.list[_Key]:
+    def _all_keys(self) -> builtins.list[Key]:
         keys = self._sorted
         if keys is None:
             keys = self._sorted = sorted(self._objects)
         return keys
 
-    def _add_index(self, name: str, fn: Callable[[Resource], Iterable[str]]) -> None:
-        if name in self._indexes:
-            raise ValueError(f"an index named {name!r} already exists")
-        index = _Index(name, fn)
-        self._indexes[name] = index.buckets
-        self._custom.append(index)
-        for key, obj in self._objects.items():
-            values = tuple(fn(obj))
-            self._custom_values.setdefault(key, []).append(values)
-            _add_to(index.buckets, key, values)
-
-    def _put(self, key: _Key, obj: R) -> R | None:
+    def _put(self, key: Key, obj: R) -> R | None:
         objects = self._objects
         old = objects.get(key)
         objects[key] = obj
-        meta = obj.metadata
         if old is None:
             self._sorted = None
-            bucket = self._namespaces.get(key[0])
-            if bucket is None:
-                self._namespaces[key[0]] = {key}
-            else:
-                bucket.add(key)
-            if meta.owner_references:
-                owners, controllers = self._owners, self._controllers
-                for ref in meta.owner_references:
-                    bucket = owners.get(ref.uid)
-                    if bucket is None:
-                        owners[ref.uid] = {key}
-                    else:
-                        bucket.add(key)
-                    if ref.controller:
-                        bucket = controllers.get(ref.uid)
-                        if bucket is None:
-                            controllers[ref.uid] = {key}
-                        else:
-                            bucket.add(key)
-            if meta.labels and self._labels_built:
-                buckets = self._labels
-                for k, v in meta.labels.items():
-                    bucket = buckets.get(k + "=" + v)
-                    if bucket is None:
-                        buckets[k + "=" + v] = {key}
-                    else:
-                        bucket.add(key)
-        else:
-            was = old.metadata
-            refs = meta.owner_references
-            if refs is not was.owner_references and refs != was.owner_references:
-                self._unindex_owners(key, was.owner_references)
-                self._index_owners(key, refs)
-            labels = meta.labels
-            if self._labels_built and labels is not was.labels and labels != was.labels:
-                _remove_from(self._labels, key, [k + "=" + v for k, v in was.labels.items()])
-                _add_to(self._labels, key, [k + "=" + v for k, v in labels.items()])
-        if self._custom:
-            self._put_custom(key, obj, old is None)
+        self._indexes.put(key, obj, old)
         return old
 
-    def _put_custom(self, key: _Key, obj: R, new: bool) -> None:
-        values = [tuple(index.fn(obj)) for index in self._custom]
-        previous = None if new else self._custom_values.get(key)
-        self._custom_values[key] = values
-        for i, index in enumerate(self._custom):
-            if previous is not None:
-                if previous[i] == values[i]:
-                    continue
-                _remove_from(index.buckets, key, previous[i])
-            _add_to(index.buckets, key, values[i])
-
-    def _index_owners(self, key: _Key, refs: tuple[OwnerReference, ...]) -> None:
-        for ref in refs:
-            _add_to(self._owners, key, (ref.uid,))
-            if ref.controller:
-                _add_to(self._controllers, key, (ref.uid,))
-
-    def _unindex_owners(self, key: _Key, refs: tuple[OwnerReference, ...]) -> None:
-        for ref in refs:
-            _remove_from(self._owners, key, (ref.uid,))
-            if ref.controller:
-                _remove_from(self._controllers, key, (ref.uid,))
-
-    def _remove(self, key: _Key) -> R | None:
+    def _remove(self, key: Key) -> R | None:
         old = self._objects.pop(key, None)
         if old is None:
             return None
         self._sorted = None
-        meta = old.metadata
-        _remove_from(self._namespaces, key, (key[0],))
-        self._unindex_owners(key, meta.owner_references)
-        if self._labels_built:
-            _remove_from(self._labels, key, [k + "=" + v for k, v in meta.labels.items()])
-        if self._custom:
-            for index, values in zip(self._custom, self._custom_values.pop(key), strict=True):
-                _remove_from(index.buckets, key, values)
+        self._indexes.remove(key, old)
         return old
-
-
-def _add_to(buckets: dict[str, set[_Key]], key: _Key, values: Iterable[str]) -> None:
-    for value in values:
-        bucket = buckets.get(value)
-        if bucket is None:
-            buckets[value] = {key}
-        else:
-            bucket.add(key)
-
-
-def _remove_from(buckets: dict[str, set[_Key]], key: _Key, values: Iterable[str]) -> None:
-    for value in values:
-        bucket = buckets.get(value)
-        if bucket is not None:
-            bucket.discard(key)
-            if not bucket:
-                del buckets[value]
 
 
 @final
@@ -439,7 +289,7 @@ class StoreWriter(Generic[R]):
         Raises:
             ValueError: if an index with this name exists (built-ins included).
         """
-        self._store._add_index(name, indexer)  # type: ignore[arg-type]
+        self._store._indexes.add(name, indexer)  # type: ignore[arg-type]
 
     def apply(self, event: WatchEvent[R]) -> R | None:
         """
@@ -485,7 +335,7 @@ class StoreWriter(Generic[R]):
             return StoreDiff(added=tuple(current.values()), updated=(), deleted=())
         added: list[R] = []
         updated: list[tuple[R, R]] = []
-        seen: dict[_Key, R] = {}
+        seen: dict[Key, R] = {}
         for obj in objects:
             meta = obj.metadata
             seen[(meta.namespace, meta.name)] = obj

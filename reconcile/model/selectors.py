@@ -1,5 +1,5 @@
 """
-Label and field selectors: which objects a list, a watch or a controller sees.
+Label selectors: which objects a list, a watch or a controller sees, by label.
 
 Label selectors
     :class:`LabelSelector` has the API shape of ``metav1.LabelSelector``: a
@@ -31,11 +31,9 @@ Canonical representation
     values) without duplicates. Equal meaning written the same way therefore
     compares equal, and ``LabelSelector.parse(str(s)) == s`` for every ``s``.
 
-Field selectors
-    :class:`FieldSelector` holds ``field=value`` / ``field!=value`` terms
-    (``==`` is read as ``=``); a missing field compares as ``""``, as in
-    ``fields.Set``. In the string form ``\\``, ``,`` and ``=`` inside values
-    are escaped with a backslash.
+Errors
+    :class:`SelectorParseError` is raised for an invalid string form; field
+    selectors (:mod:`reconcile.model.fields`) raise it too.
 
 Performance
     ``matches`` runs once per object in list and watch filtering, so each
@@ -45,24 +43,20 @@ Performance
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import attrs
 
+from reconcile.model._selector_text import invalid, quote
 from reconcile.model.frozen import FrozenDict, frozen_str_dict
 
 __all__ = [
-    "FieldOperator",
-    "FieldRequirement",
-    "FieldSelector",
     "LabelSelector",
     "LabelSelectorRequirement",
     "Operator",
     "SelectorParseError",
-    "selector_from_fields",
     "selector_from_labels",
     "validate_label_key",
     "validate_label_value",
@@ -76,13 +70,6 @@ class Operator(enum.Enum):
     NOT_IN = "NotIn"
     EXISTS = "Exists"
     DOES_NOT_EXIST = "DoesNotExist"
-
-
-class FieldOperator(enum.Enum):
-    """The operator of a field requirement, as written in the string form."""
-
-    EQUALS = "="
-    NOT_EQUALS = "!="
 
 
 class SelectorParseError(ValueError):
@@ -99,7 +86,7 @@ class SelectorParseError(ValueError):
         self.text = text
         self.position = position
         self.reason = reason
-        super().__init__(f"invalid {kind} selector {_quote(text)}: {reason}")
+        super().__init__(f"invalid {kind} selector {quote(text)}: {reason}")
 
 
 # -- validation ------------------------------------------------------------------------
@@ -112,10 +99,6 @@ _NAME_RULE = (
     "consist of alphanumeric characters, '-', '_' or '.', "
     "and start and end with an alphanumeric character"
 )
-
-
-def _quote(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
 
 
 def _key_problem(key: str) -> str | None:
@@ -149,10 +132,6 @@ def _value_problem(value: str) -> str | None:
     return None
 
 
-def _invalid(path: str, value: str, problem: str) -> ValueError:
-    return ValueError(f"{path}: Invalid value: {_quote(value)}: {problem}")
-
-
 def validate_label_key(key: str) -> None:
     """
     Check that ``key`` is a label key: ``name`` or ``dns.prefix/name``.
@@ -161,7 +140,7 @@ def validate_label_key(key: str) -> None:
         ValueError: naming the key and the rule it breaks.
     """
     if (problem := _key_problem(key)) is not None:
-        raise ValueError(f"invalid label key {_quote(key)}: {problem}")
+        raise ValueError(f"invalid label key {quote(key)}: {problem}")
 
 
 def validate_label_value(value: str) -> None:
@@ -172,7 +151,7 @@ def validate_label_value(value: str) -> None:
         ValueError: naming the value and the rule it breaks.
     """
     if (problem := _value_problem(value)) is not None:
-        raise ValueError(f"invalid label value {_quote(value)}: {problem}")
+        raise ValueError(f"invalid label value {quote(value)}: {problem}")
 
 
 # -- label selectors --------------------------------------------------------------------
@@ -204,7 +183,7 @@ class LabelSelectorRequirement:
 
     def __attrs_post_init__(self) -> None:
         if (problem := _key_problem(self.key)) is not None:
-            raise _invalid("key", self.key, problem)
+            raise invalid("key", self.key, problem)
         op = self.operator.value
         if self.operator in (Operator.IN, Operator.NOT_IN):
             if not self.values:
@@ -215,7 +194,7 @@ class LabelSelectorRequirement:
             raise ValueError(f'values: Forbidden: may not be specified when operator is "{op}"')
         for i, value in enumerate(self.values):
             if (problem := _value_problem(value)) is not None:
-                raise _invalid(f"values[{i}]", value, problem)
+                raise invalid(f"values[{i}]", value, problem)
 
     def _sort_key(self) -> tuple[str, int, tuple[str, ...]]:
         return (self.key, _OP_RANK[self.operator], self.values)
@@ -244,9 +223,9 @@ def _check_match_labels(
 ) -> None:
     for key, value in labels.items():
         if (problem := _key_problem(key)) is not None:
-            raise _invalid("matchLabels", key, problem)
+            raise invalid("matchLabels", key, problem)
         if (problem := _value_problem(value)) is not None:
-            raise _invalid(f"matchLabels[{key}]", value, problem)
+            raise invalid(f"matchLabels[{key}]", value, problem)
 
 
 @attrs.frozen(kw_only=True, slots=False)
@@ -376,13 +355,13 @@ class _LabelParser:
         if token[0] != "id":
             raise self.fail("a label key", token)
         if (problem := _key_problem(token[1])) is not None:
-            reason = f"key {_quote(token[1])} at position {token[2]} is invalid: {problem}"
+            reason = f"key {quote(token[1])} at position {token[2]} is invalid: {problem}"
             raise SelectorParseError("label", self.text, token[2], reason)
         return token[1]
 
     def value(self, token: _Token) -> str:
         if (problem := _value_problem(token[1])) is not None:
-            reason = f"value {_quote(token[1])} at position {token[2]} is invalid: {problem}"
+            reason = f"value {quote(token[1])} at position {token[2]} is invalid: {problem}"
             raise SelectorParseError("label", self.text, token[2], reason)
         return token[1]
 
@@ -449,152 +428,3 @@ class _LabelParser:
 
 def _requirement(key: str, operator: Operator, *values: str) -> LabelSelectorRequirement:
     return LabelSelectorRequirement(key=key, operator=operator, values=values)
-
-
-# -- field selectors --------------------------------------------------------------------
-
-_FIELD_FORBIDDEN = re.compile(r"[\s=!,\\]")
-
-
-@attrs.frozen(kw_only=True)
-class FieldRequirement:
-    """
-    One field selector term: ``field=value`` or ``field!=value``.
-
-    Raises:
-        ValueError: if ``field`` is empty or holds whitespace, ``=``, ``!``,
-            ``,`` or ``\\``, or if ``value`` begins or ends with whitespace
-            (which the string form could not carry).
-    """
-
-    field: str = attrs.field(validator=attrs.validators.instance_of(str))
-    value: str = attrs.field(validator=attrs.validators.instance_of(str))
-    operator: FieldOperator = attrs.field(
-        default=FieldOperator.EQUALS, validator=attrs.validators.instance_of(FieldOperator)
-    )
-
-    def __attrs_post_init__(self) -> None:
-        if not self.field:
-            raise ValueError("field: Required value: must be non-empty")
-        if _FIELD_FORBIDDEN.search(self.field):
-            raise _invalid(
-                "field", self.field, "must not contain whitespace, '=', '!', ',' or '\\'"
-            )
-        if self.value != self.value.strip():
-            raise _invalid("value", self.value, "must not begin or end with whitespace")
-
-    def __str__(self) -> str:
-        escaped = self.value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
-        return f"{self.field}{self.operator.value}{escaped}"
-
-
-def _field_requirement_set(
-    requirements: Iterable[FieldRequirement],
-) -> tuple[FieldRequirement, ...]:
-    return tuple(sorted(set(requirements), key=lambda r: (r.field, r.operator.value, r.value)))
-
-
-@attrs.frozen(kw_only=True, slots=False)
-class FieldSelector:
-    """
-    ANDed ``field=value`` / ``field!=value`` terms over an object's selectable fields.
-
-    Terms are stored sorted without duplicates; the empty selector matches everything.
-    """
-
-    requirements: tuple[FieldRequirement, ...] = attrs.field(
-        default=(), converter=_field_requirement_set
-    )
-
-    def __attrs_post_init__(self) -> None:
-        terms = tuple(
-            (r.field, r.value, r.operator is FieldOperator.NOT_EQUALS) for r in self.requirements
-        )
-        object.__setattr__(self, "_terms", terms)
-
-    def matches(self, fields: Mapping[str, str]) -> bool:
-        """Whether an object with these field values is selected (missing means ``""``)."""
-        get = fields.get
-        return all(
-            (get(field, "") == value) is not negated for field, value, negated in self._terms
-        )
-
-    def __str__(self) -> str:
-        return ",".join(str(r) for r in self.requirements)
-
-    @classmethod
-    def parse(cls, text: str) -> FieldSelector:
-        """
-        Parse ``field=value,field!=value`` (``==`` means ``=``; empty terms are skipped).
-
-        Raises:
-            SelectorParseError: naming the position and the offending character.
-        """
-        requirements = []
-        for start, term in _split_unescaped(text):
-            if term.strip():
-                requirements.append(_parse_field_term(text, start, term))
-        return cls(requirements=requirements)
-
-    if TYPE_CHECKING:  # compiled in __attrs_post_init__; not an attrs field
-        _terms: tuple[tuple[str, str, bool], ...]
-
-
-def selector_from_fields(fields: Mapping[str, str]) -> FieldSelector:
-    """A field selector requiring each field to equal its value (``fields.SelectorFromSet``)."""
-    return FieldSelector(
-        requirements=[FieldRequirement(field=f, value=v) for f, v in fields.items()]
-    )
-
-
-def _split_unescaped(text: str) -> list[tuple[int, str]]:
-    """``text`` split at commas that are not escaped, with each part's start offset."""
-    parts, start, i = [], 0, 0
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == ",":
-            parts.append((start, text[start:i]))
-            start = i + 1
-        i += 1
-    parts.append((start, text[start:]))
-    return parts
-
-
-def _parse_field_term(text: str, start: int, term: str) -> FieldRequirement:
-    def fail(offset: int, reason: str) -> SelectorParseError:
-        position = start + offset
-        return SelectorParseError("field", text, position, f"{reason} at position {position}")
-
-    i = 0
-    while i < len(term) and term[i] not in "!=\\":
-        i += 1
-    op = "!=" if term.startswith("!=", i) else "==" if term.startswith("==", i) else term[i : i + 1]
-    if op not in ("=", "==", "!="):
-        found = "end of term" if i == len(term) else repr(term[i])
-        raise fail(i, f"expected '=', '==' or '!=', found {found}")
-    field = term[:i].strip()
-    if not field:
-        raise fail(i, "expected a field name before the operator")
-    raw, offset = term[i + len(op) :], i + len(op)
-    lead = len(raw) - len(raw.lstrip())
-    chars: list[str] = []
-    j = lead
-    raw = raw.rstrip()
-    while j < len(raw):
-        c = raw[j]
-        if c == "\\":
-            if j + 1 == len(raw) or raw[j + 1] not in "\\,=":
-                raise fail(offset + j, f"invalid escape sequence '{raw[j : j + 2]}'")
-            c = raw[j + 1]
-            j += 1
-        elif c == "=":
-            raise fail(offset + j, "unescaped '=' in value (write '\\=')")
-        chars.append(c)
-        j += 1
-    operator = FieldOperator.NOT_EQUALS if op == "!=" else FieldOperator.EQUALS
-    try:
-        return FieldRequirement(field=field, value="".join(chars), operator=operator)
-    except ValueError as exc:
-        raise fail(0, str(exc)) from None

@@ -8,16 +8,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconcile.model.frozen import FrozenDict
-from reconcile.model.selectors import (
+from reconcile.model.fields import (
     FieldOperator,
     FieldRequirement,
     FieldSelector,
+    selector_from_fields,
+)
+from reconcile.model.frozen import FrozenDict
+from reconcile.model.selectors import (
     LabelSelector,
     LabelSelectorRequirement,
     Operator,
     SelectorParseError,
-    selector_from_fields,
     selector_from_labels,
     validate_label_key,
     validate_label_value,

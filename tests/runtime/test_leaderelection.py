@@ -352,3 +352,34 @@ def test_run_cannot_be_entered_twice() -> None:
                 task.cancel()
 
     clock.run(scenario())
+
+
+def test_never_leads_on_a_lease_written_after_the_renew_deadline() -> None:
+    """An acquire that lands too late (its renewTime already expired) is not leadership."""
+    clock = VirtualClock()
+
+    async def scenario() -> tuple[list[tuple[float, bool]], list[tuple[float, bool]]]:
+        cluster = MemoryCluster(clock=clock)
+        client = FlakyClient(cluster, clock)
+        client.delay = 30.0  # every call stalls for longer than the 15 s lease
+        elector = _elector(client, "a", clock)
+        acted: list[tuple[float, bool]] = []  # (when, whether the lease was fresh then)
+
+        async def work() -> None:
+            renewed = _lease(cluster).renew_time
+            assert renewed is not None
+            acted.append((clock.time(), clock.now() <= renewed + dt.timedelta(seconds=15)))
+            await _forever()
+
+        task = asyncio.create_task(elector.run(work))
+        await clock.advance(200)
+        stalled = list(acted)
+        client.delay = 0.0
+        await clock.advance(30)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return stalled, acted[len(stalled) :]
+
+    stalled, healthy = clock.run(scenario())
+    assert [] == stalled
+    assert [True] == [fresh for _, fresh in healthy]
