@@ -50,9 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         (
             "no-op reconcile (informer+queue+workers)",
             f"{r['objects']:,} objects",
-            f"{r['reconciles_per_s']:,.0f}/s end to end; drain after sync "
-            f"{r['drain_per_s']:,.0f}/s; bare asyncio.Queue {r['bare_queue_per_s']:,.0f}/s "
-            f"(ratio {r['ratio']:.3f})",
+            f"{r['reconciles_per_s']:,.0f}/s end to end (median of {r['runs']:.0f}, "
+            f"{r['min_reconciles_per_s']:,.0f}-{r['max_reconciles_per_s']:,.0f}); "
+            f"drain after sync {r['drain_per_s']:,.0f}/s; "
+            f"bare asyncio.Queue {r['bare_queue_per_s']:,.0f}/s (ratio {r['ratio']:.3f})",
         )
     )
 
@@ -62,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             (
                 f"store write + watch fan-out, {f['watchers']:.0f} watchers",
                 f"{f['writes']:,.0f} writes",
-                f"{f['writes_per_s']:,.0f} writes/s, {f['events_per_s']:,.0f} events/s, "
-                "every event delivered",
+                f"{f['writes_per_s']:,.0f} writes/s (median of {f['runs']:.0f}, "
+                f"{f['min_writes_per_s']:,.0f}-{f['max_writes_per_s']:,.0f}), "
+                f"{f['events_per_s']:,.0f} events/s, every event delivered",
             )
         )
 

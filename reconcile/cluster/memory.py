@@ -201,7 +201,7 @@ class MemoryCluster:
         self.admission.validate(new, None, Operation.CREATE)
         if (namespace, name) in table.objects:
             raise AlreadyExistsError(f'{kind.resource} "{name}" already exists')
-        return self._commit(table, _ADDED, (namespace, name), new)
+        return self._commit(table, _ADDED, (namespace, name), new, None)
 
     async def update(self, obj: R) -> R:
         return self._update(obj, False)
@@ -271,7 +271,7 @@ class MemoryCluster:
         if prepared is None:
             return current
         type_, new = prepared
-        self._commit(table, type_, k, new)
+        self._commit(table, type_, k, new, current)
         return None if type_ is EventType.DELETED else new
 
     # -- watching --------------------------------------------------------
@@ -392,20 +392,24 @@ class MemoryCluster:
                 return current  # type: ignore[no-any-return]
         new_meta = new.metadata
         if new_meta.deletion_timestamp is not None and not new_meta.finalizers:
-            return self._commit(table, _DELETED, key, new)
-        return self._commit(table, _MODIFIED, key, new)
+            return self._commit(table, _DELETED, key, new, current)
+        return self._commit(table, _MODIFIED, key, new, current)
 
-    def _commit(self, table: Table, type_: EventType, key: tuple[str, str], obj: R) -> R:
-        """Store ``obj`` (stamped with the next resource version) and publish its event."""
+    def _commit(
+        self,
+        table: Table,
+        type_: EventType,
+        key: tuple[str, str],
+        obj: R,
+        previous: Resource | None,
+    ) -> R:
+        """Store ``obj`` (stamped with the next resource version), replacing ``previous``."""
         self._rv += 1
         self._writes += 1
-        objects = table.objects
-        previous: Resource | None
         if type_ is _DELETED:
-            previous = objects.pop(key)
+            del table.objects[key]
         else:
-            previous = objects.get(key)
-            objects[key] = obj
+            table.objects[key] = obj
         event = _event(
             _EVENT, type=type_, object=obj, resource_version=obj.metadata.resource_version
         )

@@ -24,12 +24,28 @@ JSON: TypeAlias = "bool | int | float | str | tuple[JSON, ...] | FrozenDict[str,
 
 
 class FrozenDict(dict[K, V]):
-    """A hashable ``dict`` that refuses mutation."""
+    """
+    A hashable ``dict`` that refuses mutation.
+
+    Every empty ``FrozenDict`` is one shared instance: most objects have no
+    annotations, many containers no resource limits, and an empty dict still
+    costs 64 bytes.
+    """
 
     __slots__ = ("_hash",)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> FrozenDict[K, V]:
+        if cls is FrozenDict and not kwargs and (not args or _is_empty(args[0])):
+            empty = _EMPTY.get(cls)
+            if empty is None:
+                empty = _EMPTY[cls] = super().__new__(cls)
+                empty._hash = None
+            return empty
+        return super().__new__(cls)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        if args or kwargs:
+            super().__init__(*args, **kwargs)
         self._hash: int | None = None
 
     def _immutable(self, *_args: object, **_kwargs: object) -> NoReturn:
@@ -67,6 +83,11 @@ class FrozenDict(dict[K, V]):
         return FrozenDict(new)
 
 
+def _is_empty(source: object) -> bool:
+    return isinstance(source, Mapping | list | tuple) and not source
+
+
+_EMPTY: dict[type[Any], Any] = {}
 EMPTY: FrozenDict[Any, Any] = FrozenDict()
 
 
