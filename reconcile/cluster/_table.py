@@ -55,6 +55,7 @@ class Table:
         "previous",
         "replace",
         "rvs",
+        "sorted_keys",
         "spec_fields",
         "status_is_spec",
         "status_subresource",
@@ -77,6 +78,7 @@ class Table:
         self.log: list[WatchEvent[Resource]] = []
         self.rvs: list[int] = []  # rvs[i] is int(log[i].resource_version)
         self.previous: list[Resource | None] = []  # the state log[i] replaced
+        self.sorted_keys: list[tuple[str, str]] | None = None  # reset by creates and deletes
         self.base = 0
         self.compacted = 0  # history with resource versions <= compacted may be gone
         self.waiters: list[asyncio.Future[None]] = []
@@ -160,10 +162,13 @@ class Table:
 
     def select(self, match: Match | None) -> tuple[Resource, ...]:
         """Matching objects in key order."""
-        items = sorted(self.objects.items())
+        keys = self.sorted_keys
+        if keys is None:
+            keys = self.sorted_keys = sorted(self.objects)
+        objects = self.objects
         if match is None:
-            return tuple(obj for _, obj in items)
-        return tuple(obj for _, obj in items if match(obj))
+            return tuple([objects[k] for k in keys])
+        return tuple([obj for k in keys if match(obj := objects[k])])
 
     async def follow(
         self,

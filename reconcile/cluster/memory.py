@@ -408,7 +408,10 @@ class MemoryCluster:
         self._writes += 1
         if type_ is _DELETED:
             del table.objects[key]
+            table.sorted_keys = None
         else:
+            if previous is None:
+                table.sorted_keys = None
             table.objects[key] = obj
         event = _event(
             _EVENT, type=type_, object=obj, resource_version=obj.metadata.resource_version

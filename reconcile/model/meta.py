@@ -62,6 +62,9 @@ class ObjectKey(NamedTuple):
         return cls(namespace=namespace, name=name)
 
 
+_new_tuple = tuple.__new__
+
+
 @attrs.frozen(kw_only=True)
 class OwnerReference:
     """A pointer from a dependent to its owner (same namespace, or cluster-scoped)."""
@@ -101,7 +104,8 @@ class ObjectMeta:
     @property
     def key(self) -> ObjectKey:
         """This object's :class:`ObjectKey`."""
-        return ObjectKey(namespace=self.namespace, name=self.name)
+        # ``tuple.__new__`` skips the NamedTuple's keyword-parsing constructor.
+        return _new_tuple(ObjectKey, (self.namespace, self.name))
 
     @property
     def deleting(self) -> bool:
