@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any, cast
+from typing import cast
 
 import attrs
 import pytest
 
 from reconcile.cluster.client import Client
 from reconcile.cluster.memory import MemoryCluster
-from reconcile.errors import ServerError
 from reconcile.model.coordination import Lease, LeaseSpec
 from reconcile.primitives.virtual import DEFAULT_EPOCH, VirtualClock
 from reconcile.runtime.leaderelection import (
@@ -19,28 +18,7 @@ from reconcile.runtime.leaderelection import (
     LeaderElector,
     LeadershipLostError,
 )
-
-
-class FlakyClient:
-    """MemoryCluster behind switches: ``failing`` raises ServerError, ``delay`` stalls calls."""
-
-    def __init__(self, cluster: MemoryCluster, clock: VirtualClock) -> None:
-        self.cluster = cluster
-        self.clock = clock
-        self.failing = False
-        self.delay = 0.0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.cluster, name)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.delay:
-                await self.clock.sleep(self.delay)
-            if self.failing:
-                raise ServerError(f"injected failure of {name}")
-            return await method(*args, **kwargs)
-
-        return call
+from tests.stalling import FlakyClient
 
 
 def _elector(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, cast
+from typing import cast
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -27,37 +27,16 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from reconcile.cluster.client import Client
 from reconcile.cluster.memory import MemoryCluster
-from reconcile.errors import NotFoundError, ServerError
+from reconcile.errors import NotFoundError
 from reconcile.model.coordination import Lease
 from reconcile.primitives.virtual import VirtualClock
 from reconcile.runtime.leaderelection import LeaderElector, LeadershipLostError
+from tests.stalling import FlakyClient
 
 IDENTITIES = ("a", "b", "c")
 WHO = st.sampled_from(IDENTITIES)
 STEPS = st.sampled_from([0.0, 0.25, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0])
 STALLS = st.sampled_from([0.0, 1.0, 4.0, 30.0])
-
-
-class FlakyClient:
-    """A MemoryCluster behind switches: ``failing`` raises ServerError, ``delay`` stalls calls."""
-
-    def __init__(self, cluster: MemoryCluster, clock: VirtualClock) -> None:
-        self.cluster = cluster
-        self.clock = clock
-        self.failing = False
-        self.delay = 0.0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.cluster, name)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.delay:
-                await self.clock.sleep(self.delay)
-            if self.failing:
-                raise ServerError(f"injected failure of {name}")
-            return await method(*args, **kwargs)
-
-        return call
 
 
 class LeaderElectionMachine(RuleBasedStateMachine):
