@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from reconcile.errors import FieldError, InvalidError
@@ -49,10 +50,13 @@ def json_name(field: attrs.Attribute[Any]) -> str:
 
 def format_time(value: dt.datetime) -> str:
     """RFC 3339 in UTC, with fractional seconds only when present."""
-    value = value.astimezone(dt.UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Fixed: a naive datetime was silently read as host local time, and
+    # strftime's %Y does not pad years before 1000 (so parse_time rejected the
+    # result); isoformat always writes four digits.
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp {value.isoformat()!r} has no time zone")
+    value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds" if value.microsecond else "seconds") + "Z"
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -163,7 +167,19 @@ def _make_converter() -> cattrs.Converter:
         def hook(v: Any, _: Any) -> tuple[Any, ...]:
             if isinstance(v, str | bytes | Mapping) or not hasattr(v, "__iter__"):
                 raise TypeError(f"expected an array, got {type(v).__name__}")
-            return tuple(inner(x, item_type) for x in v)
+            # Fixed: note each failing index, as cattrs' own list hook does, so
+            # errors name ``metadata.ownerReferences[0].uid`` rather than dropping ``[0]``.
+            items, errors = [], []
+            for index, x in enumerate(v):
+                try:
+                    items.append(inner(x, item_type))
+                except Exception as exc:
+                    note = IterableValidationNote(f"Structuring @ index {index}", index, item_type)
+                    exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError(f"While structuring {tp!r}", errors, tp)
+            return tuple(items)
 
         return hook
 
@@ -267,6 +283,7 @@ def _field_errors(exc: BaseException, body: Mapping[str, Any]) -> list[FieldErro
         path = _json_path(where)
         if text.startswith("extra fields found"):
             extras = text[text.find("(") + 1 : text.rfind(")")].split(", ")
+            extras.sort()  # cattrs collects them in a set: report them in a stable order
             for extra in extras:
                 field = f"{path}.{extra}" if path else extra
                 causes.append(FieldError(field=field, type="Forbidden", detail="unknown field"))

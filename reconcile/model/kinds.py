@@ -189,6 +189,9 @@ def kind(
             isinstance(cls, type)
             and issubclass(cls, Resource)
             and attrs.has(typing.cast("type", cls))
+            # Fixed: ``attrs.has`` sees inherited ``__attrs_attrs__``, so a Resource
+            # subclass missing its own ``@attrs.frozen`` was accepted (its fields ignored).
+            and "__attrs_attrs__" in vars(cls)
         ):
             raise TypeError(f"{cls!r}: a kind must be an attrs class deriving from Resource")
         names = {f.name for f in attrs.fields(cls)}
@@ -213,10 +216,12 @@ def kind(
 def kind_of(obj: Resource | type[Resource]) -> Kind:
     """The :class:`Kind` of an object or of a kind class."""
     cls = obj if isinstance(obj, type) else type(obj)
-    try:
-        return cls.__kind__
-    except AttributeError:
-        raise TypeError(f"{cls.__qualname__} is not declared with @reconcile.kind") from None
+    # Only the class's own declaration counts: an undeclared subclass of a kind
+    # would otherwise be written to JSON under its parent's kind.
+    declared: Kind | None = cls.__dict__.get("__kind__")
+    if declared is None:
+        raise TypeError(f"{cls.__qualname__} is not declared with @reconcile.kind")
+    return declared
 
 
 def spec_fields(cls: type[Resource]) -> tuple[str, ...]:

@@ -34,14 +34,18 @@ run at the current instant.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
+import heapq
+import itertools
 import selectors
-from collections.abc import Coroutine, Mapping
-from typing import Any, TypeVar, final
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, TypeVar, TypeVarTuple, final
 
 __all__ = ["DEFAULT_EPOCH", "VirtualClock", "VirtualEventLoop"]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 DEFAULT_EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 """Where virtual time starts unless told otherwise: a fixed instant, for reproducibility."""
@@ -161,6 +165,31 @@ class _IdleJumpingSelector(selectors.BaseSelector):
 
 
 @final
+class _FifoTimerHandle(asyncio.TimerHandle):
+    """A timer that orders after earlier-scheduled timers with the same deadline."""
+
+    __slots__ = ("_seq",)
+
+    def __init__(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        args: Sequence[Any],
+        loop: asyncio.AbstractEventLoop,
+        context: contextvars.Context | None,
+        *,
+        seq: int,
+    ) -> None:
+        super().__init__(when, callback, args, loop, context)
+        self._seq = seq
+
+    def __lt__(self, other: asyncio.TimerHandle) -> bool:
+        if isinstance(other, _FifoTimerHandle) and self.when() == other.when():
+            return self._seq < other._seq
+        return super().__lt__(other)
+
+
+@final
 class VirtualEventLoop(asyncio.SelectorEventLoop):
     """A selector event loop whose time is a :class:`VirtualClock` and that skips idle waits."""
 
@@ -170,7 +199,38 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         # it only touches the loop from ``select``.
         self.clock = clock
         self._idle_waiters: list[asyncio.Future[None]] = []
-        clock._bind(self)
+        self._timer_seq = itertools.count()
+        try:
+            clock._bind(self)
+        except RuntimeError:
+            # Fixed: a loop refused here leaked its selector and self-pipe
+            # (``ResourceWarning: unclosed event loop`` when collected).
+            self.close()
+            raise
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[*Ts], object],
+        *args: *Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
+        # Fixed: virtual deadlines tie exactly (two tasks asking for the same
+        # delay at one instant), and asyncio's timer heap is not stable, so
+        # ties fired in arbitrary order. Break ties by scheduling order, as
+        # real time would. Otherwise this is ``BaseEventLoop.call_at``.
+        if when is None:
+            raise TypeError("when cannot be None")
+        self._check_closed()  # type: ignore[attr-defined]
+        if self.get_debug():
+            self._check_thread()  # type: ignore[attr-defined]
+            self._check_callback(callback, "call_at")  # type: ignore[attr-defined]
+        timer = _FifoTimerHandle(when, callback, args, self, context, seq=next(self._timer_seq))
+        if timer._source_traceback:  # type: ignore[attr-defined]
+            del timer._source_traceback[-1]  # type: ignore[attr-defined]
+        heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
+        timer._scheduled = True  # type: ignore[attr-defined]
+        return timer
 
     def time(self) -> float:
         return self.clock.time()
