@@ -21,7 +21,10 @@ Guarantees:
 * shutdown is graceful: queues stop, each worker finishes its current
   reconcile (bounded by ``graceful_shutdown``), then informers stop;
 * with a leader elector, controllers run only while this instance holds the
-  lease, and stop before the lease could have expired for others.
+  lease, and stop before the lease could have expired for others. Losing the
+  lease is not graceful: reconciles in flight are cancelled at once (safety
+  first), then the manager stands by and campaigns again. Stopping while
+  leading is graceful, and releases the lease so a standby takes over at once.
 
 Errors: a crash inside the framework propagates out of :meth:`run` as an
 ``ExceptionGroup``; errors raised by reconcilers never do (they are retried).
