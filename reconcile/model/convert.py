@@ -4,7 +4,11 @@ Lossless conversion between kinds and the Kubernetes JSON shape.
 * attribute ``snake_case`` names become ``camelCase`` keys (override one with
   ``attrs.field(metadata={"json": "name"})``);
 * a field equal to its default is omitted, as Kubernetes' ``omitempty`` does,
-  so ``from_json(to_json(obj)) == obj`` for every object;
+  so ``from_json(to_json(obj)) == obj`` for every object; a field declared with
+  ``metadata={"omitempty": False}`` is always written, as Go writes fields
+  without ``omitempty`` (``restartCount: 0``, ``lastProbeTime: null``);
+* unions of JSON scalars (``int | str`` for ``IntOrString``) accept exactly a
+  value of one of their types, with no coercion;
 * timestamps are RFC 3339 in UTC (``2025-01-01T00:00:00Z``; fractional
   seconds are kept when present, as ``MicroTime`` needs);
 * ``FrozenDict``/``tuple`` become ``dict``/``list``;
@@ -115,6 +119,27 @@ def _is_json_type(tp: Any) -> bool:
     return False
 
 
+_SCALARS = (bool, int, float, str)
+
+
+def _is_scalar_union(tp: Any) -> bool:
+    """A union of two or more JSON scalar types (``None`` allowed), such as ``int | str``."""
+    if not (isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union):
+        return False
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    return len(args) >= 2 and all(a in _SCALARS for a in args)
+
+
+def _structure_scalar_union(value: Any, tp: Any) -> Any:
+    allowed = typing.get_args(tp)
+    if type(value) in allowed:
+        return value
+    if float in allowed and type(value) is int:
+        return float(value)
+    names = " or ".join(_JSON_TYPE_NAMES[a] for a in allowed)
+    raise TypeError(f"expected {names}, got {_json_type_name(value)}")
+
+
 def _is_var_tuple(tp: Any) -> bool:
     args = typing.get_args(tp)
     return typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
@@ -131,6 +156,8 @@ def _make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(dt.datetime, format_time)
     conv.register_structure_hook_func(_is_json_type, lambda v, _: freeze(v))
     conv.register_unstructure_hook_func(_is_json_type, thaw)
+    conv.register_structure_hook_func(_is_scalar_union, _structure_scalar_union)
+    conv.register_unstructure_hook_func(_is_scalar_union, lambda v: v)
 
     def structure_frozen_dict(tp: Any) -> Any:
         args = typing.get_args(tp)
@@ -190,7 +217,10 @@ def _make_converter() -> cattrs.Converter:
 
     def renames(cls: type[Any]) -> dict[str, Any]:
         return {
-            f.name: override(rename=json_name(f), omit_if_default=True) for f in attrs.fields(cls)
+            f.name: override(
+                rename=json_name(f), omit_if_default=f.metadata.get("omitempty", True) is not False
+            )
+            for f in attrs.fields(cls)
         }
 
     conv.register_unstructure_hook_factory(
@@ -273,14 +303,14 @@ def from_json(
     try:
         return converter.structure(body, cls)
     except Exception as exc:  # cattrs raises exception groups of field failures
-        raise InvalidError(k.kind, name, _field_errors(exc, body)) from exc
+        raise InvalidError(k.kind, name, _field_errors(exc, body, cls)) from exc
 
 
-def _field_errors(exc: BaseException, body: Mapping[str, Any]) -> list[FieldError]:
+def _field_errors(exc: BaseException, body: Mapping[str, Any], cls: type[Any]) -> list[FieldError]:
     causes: list[FieldError] = []
     for message in cattrs.transform_error(exc, path="$"):
         text, _, where = message.rpartition(" @ ")
-        path = _json_path(where)
+        path = _json_path(where, cls)
         if text.startswith("extra fields found"):
             extras = text[text.find("(") + 1 : text.rfind(")")].split(", ")
             extras.sort()  # cattrs collects them in a set: report them in a stable order
@@ -300,17 +330,45 @@ def _field_errors(exc: BaseException, body: Mapping[str, Any]) -> list[FieldErro
 _PATH_PART = re.compile(r"\.?([^.\[]+)|\[(\d+)\]|\['([^']*)'\]")
 
 
-def _json_path(where: str) -> str:
-    """Turn cattrs' ``$.spec.min_ready[0]`` (attribute names) into ``spec.minReady[0]``."""
+def _json_path(where: str, cls: Any = None) -> str:
+    """
+    Turn cattrs' ``$.spec.min_ready[0]`` (attribute names) into ``spec.minReady[0]``.
+
+    Walking ``cls`` alongside the path finds each field's real JSON key, so
+    renamed fields are reported as written (``spec.podCIDR``, not ``spec.podCidr``).
+    """
     out = ""
     for attr, index, key in _PATH_PART.findall(where.removeprefix("$")):
         if attr:
-            out += ("." if out else "") + _camel(attr)
+            field = _attrs_field(cls, attr)
+            out += ("." if out else "") + (json_name(field) if field else _camel(attr))
+            cls = _item_type(field.type) if field else None
         elif index:
             out += f"[{index}]"
         else:
             out += f"[{key}]"
     return out
+
+
+def _attrs_field(cls: Any, name: str) -> attrs.Attribute[Any] | None:
+    if not (isinstance(cls, type) and attrs.has(cls)):
+        return None
+    try:
+        attrs.resolve_types(cls)
+    except Exception:  # an unresolvable annotation: fall back to camelCase
+        return None
+    return next((f for f in attrs.fields(cls) if f.name == name), None)
+
+
+def _item_type(tp: Any) -> Any:
+    """The attrs class a path continues into: unwraps ``X | None``, tuples and maps."""
+    while True:
+        if isinstance(tp, type) and attrs.has(tp):
+            return tp
+        args = [a for a in typing.get_args(tp) if a is not type(None) and a is not Ellipsis]
+        if not args:
+            return None
+        tp = args[-1]
 
 
 def _value_at(body: Mapping[str, Any], path: str) -> object:

@@ -1,0 +1,163 @@
+"""
+The ``v1`` ``Pod`` kind, its spec, status and template.
+
+JSON names are Kubernetes' own. Server-side defaults (``restartPolicy:
+Always``, ``terminationGracePeriodSeconds: 30``, ``dnsPolicy: ClusterFirst``)
+are *not* applied here: an unset field stays unset, so a manifest dumps back
+exactly as written. Defaulting is a separate step.
+
+Selectable fields, as the API server offers them: ``spec.nodeName``,
+``spec.restartPolicy``, ``spec.schedulerName``, ``spec.serviceAccountName``,
+``spec.hostNetwork``, ``status.phase``, ``status.podIP``,
+``status.nominatedNodeName`` (plus ``metadata.name``/``metadata.namespace``).
+"""
+
+from __future__ import annotations
+
+# ``always`` returns an ``attrs.field`` declaration, not a shared mutable default,
+# which RUF009 cannot tell apart.
+# ruff: noqa: RUF009
+import datetime as dt
+from collections.abc import Callable
+
+import attrs
+
+from controllers.api.common import ResourceList, always, renamed
+from controllers.api.container import Container, ContainerStatus
+from controllers.api.scheduling import Affinity, Toleration, TopologySpreadConstraint
+from reconcile import JSON, FrozenDict, ObjectMeta, Resource, kind
+
+__all__ = [
+    "HostIP",
+    "Pod",
+    "PodCondition",
+    "PodIP",
+    "PodSpec",
+    "PodStatus",
+    "PodTemplateSpec",
+]
+
+
+@attrs.frozen(kw_only=True)
+class PodSpec:
+    """What a pod runs and where it may run."""
+
+    volumes: tuple[JSON, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    containers: tuple[Container, ...] = ()
+    ephemeral_containers: tuple[JSON, ...] = ()
+    restart_policy: str = ""
+    termination_grace_period_seconds: int | None = None
+    active_deadline_seconds: int | None = None
+    dns_policy: str = ""
+    node_selector: FrozenDict[str, str] = attrs.field(factory=FrozenDict)
+    service_account_name: str = ""
+    service_account: str = ""
+    automount_service_account_token: bool | None = None
+    node_name: str = ""
+    host_network: bool = False
+    host_pid: bool = renamed("hostPID", False)
+    host_ipc: bool = renamed("hostIPC", False)
+    share_process_namespace: bool | None = None
+    security_context: JSON = None
+    image_pull_secrets: tuple[JSON, ...] = ()
+    hostname: str = ""
+    subdomain: str = ""
+    affinity: Affinity | None = None
+    scheduler_name: str = ""
+    tolerations: tuple[Toleration, ...] = ()
+    host_aliases: tuple[JSON, ...] = ()
+    priority_class_name: str = ""
+    priority: int | None = None
+    dns_config: JSON = None
+    readiness_gates: tuple[JSON, ...] = ()
+    runtime_class_name: str | None = None
+    enable_service_links: bool | None = None
+    preemption_policy: str | None = None
+    overhead: ResourceList = attrs.field(factory=FrozenDict)
+    topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
+    set_hostname_as_fqdn: bool | None = renamed("setHostnameAsFQDN")
+    os: JSON = None
+    host_users: bool | None = None
+    scheduling_gates: tuple[JSON, ...] = ()
+    resource_claims: tuple[JSON, ...] = ()
+    resources: JSON = None
+
+
+@attrs.frozen(kw_only=True)
+class PodCondition:
+    """``PodScheduled``, ``Initialized``, ``ContainersReady`` or ``Ready``, with its times."""
+
+    type: str = always("")
+    status: str = always("")
+    observed_generation: int = 0
+    last_probe_time: dt.datetime | None = always()
+    last_transition_time: dt.datetime | None = always()
+    reason: str = ""
+    message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class PodIP:
+    """One entry of ``status.podIPs``."""
+
+    ip: str = always("")
+
+
+@attrs.frozen(kw_only=True)
+class HostIP:
+    """One entry of ``status.hostIPs``."""
+
+    ip: str = always("")
+
+
+@attrs.frozen(kw_only=True)
+class PodStatus:
+    """What the scheduler and the kubelet last reported about a pod."""
+
+    observed_generation: int = 0
+    phase: str = ""
+    conditions: tuple[PodCondition, ...] = ()
+    message: str = ""
+    reason: str = ""
+    nominated_node_name: str = ""
+    host_ip: str = renamed("hostIP", "")
+    host_ips: tuple[HostIP, ...] = renamed("hostIPs", ())
+    pod_ip: str = renamed("podIP", "")
+    pod_ips: tuple[PodIP, ...] = renamed("podIPs", ())
+    start_time: dt.datetime | None = None
+    init_container_statuses: tuple[ContainerStatus, ...] = ()
+    container_statuses: tuple[ContainerStatus, ...] = ()
+    qos_class: str = ""
+    ephemeral_container_statuses: tuple[ContainerStatus, ...] = ()
+    resize: str = ""
+    resource_claim_statuses: tuple[JSON, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class PodTemplateSpec:
+    """The pod a workload (ReplicaSet, Job, DaemonSet...) stamps out."""
+
+    metadata: ObjectMeta = attrs.field(factory=ObjectMeta)
+    spec: PodSpec = attrs.field(factory=PodSpec)
+
+
+_SELECTABLE: dict[str, Callable[[Pod], str]] = {
+    "spec.nodeName": lambda p: p.spec.node_name,
+    "spec.restartPolicy": lambda p: p.spec.restart_policy,
+    "spec.schedulerName": lambda p: p.spec.scheduler_name,
+    "spec.serviceAccountName": lambda p: p.spec.service_account_name,
+    "spec.hostNetwork": lambda p: str(p.spec.host_network).lower(),
+    "status.phase": lambda p: p.status.phase,
+    "status.podIP": lambda p: p.status.pod_ip,
+    "status.nominatedNodeName": lambda p: p.status.nominated_node_name,
+}
+
+
+@kind(version="v1", kind="Pod", field_selectors=_SELECTABLE)
+@attrs.frozen(kw_only=True)
+class Pod(Resource):
+    """A ``v1`` Pod: containers scheduled together onto one node."""
+
+    spec: PodSpec = attrs.field(factory=PodSpec)
+    status: PodStatus = attrs.field(factory=PodStatus)

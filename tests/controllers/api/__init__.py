@@ -1,0 +1,1 @@
+"""Tests of the built-in kinds: exact Kubernetes JSON, lossless round trips."""
