@@ -25,8 +25,14 @@ from reconcile.cluster.client import (
 )
 from reconcile.cluster.informer import EventHandler, FunctionHandler, Informer, SharedInformers
 from reconcile.cluster.informer import handler as event_handler
-from reconcile.cluster.memory import MemoryCluster
-from reconcile.cluster.store import Store
+from reconcile.cluster.memory import FINALIZER_FOREGROUND, FINALIZER_ORPHAN, MemoryCluster
+from reconcile.cluster.store import (
+    INDEX_CONTROLLER,
+    INDEX_LABEL,
+    INDEX_NAMESPACE,
+    INDEX_OWNER,
+    Store,
+)
 from reconcile.errors import (
     AlreadyExistsError,
     ApiError,
@@ -104,6 +110,12 @@ from reconcile.runtime.predicates import (
 from reconcile.runtime.reconciler import Reconciler, Request, Result, reconciler
 
 __all__ = [
+    "FINALIZER_FOREGROUND",
+    "FINALIZER_ORPHAN",
+    "INDEX_CONTROLLER",
+    "INDEX_LABEL",
+    "INDEX_NAMESPACE",
+    "INDEX_OWNER",
     "JSON",
     "Admission",
     "AlreadyExistsError",

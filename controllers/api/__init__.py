@@ -13,11 +13,14 @@ every kind, so :func:`load` and :func:`load_all` find them by
   ControllerRevision);
 * :mod:`controllers.api.batch`: ``batch/v1`` (Job, CronJob);
 * :mod:`controllers.api.discovery`: ``discovery.k8s.io/v1`` EndpointSlice;
-* :mod:`controllers.api.manifests`: ``load``, ``dump`` and ``load_all``.
+* :mod:`controllers.api.manifests`: ``load``, ``dump`` and ``load_all``;
+* :mod:`controllers.api.admission`: ``install_admission(cluster.admission)``
+  registers Kubernetes' defaulting and validation.
 """
 
 from __future__ import annotations
 
+from controllers.api.admission import install as install_admission
 from controllers.api.apps import (
     ControllerRevision,
     DaemonSet,
@@ -148,6 +151,7 @@ __all__ = [
     "Toleration",
     "TopologySpreadConstraint",
     "dump",
+    "install_admission",
     "load",
     "load_all",
 ]
