@@ -1,0 +1,154 @@
+"""Properties of :func:`schedule` over random small clusters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reconcile
+from controllers.api.core import Node, Pod, Taint, Toleration
+from controllers.scheduler import schedule
+from tests.controllers.scheduler.builders import node, pod, with_spec
+
+KEYS = ("a", "b")
+EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+CPUS = ("100m", "250m", "500m", "1", "2")
+MEMORIES = ("64Mi", "128Mi", "256Mi", "512Mi", "1Gi")
+
+
+@st.composite
+def nodes(draw: st.DrawFn) -> list[Node]:
+    count = draw(st.integers(1, 4))
+    return [
+        node(
+            f"n{i}",
+            cpu=draw(st.sampled_from(("500m", "1", "2"))),
+            memory=draw(st.sampled_from(("256Mi", "1Gi"))),
+            pods=draw(st.integers(1, 4)),
+            labels=draw(st.dictionaries(st.sampled_from(KEYS), st.sampled_from(("1", "2")))),
+            taints=draw(
+                st.lists(
+                    st.builds(Taint, key=st.sampled_from(KEYS), effect=st.sampled_from(EFFECTS)),
+                    max_size=2,
+                )
+            ),
+            unschedulable=draw(st.booleans()),
+        )
+        for i in range(count)
+    ]
+
+
+@st.composite
+def pods(draw: st.DrawFn, name: str) -> Pod:
+    p = pod(name, cpu=draw(st.sampled_from(CPUS)), memory=draw(st.sampled_from(MEMORIES)))
+    return with_spec(
+        p,
+        node_selector=reconcile.FrozenDict(
+            draw(st.dictionaries(st.sampled_from(KEYS), st.sampled_from(("1", "2")), max_size=1))
+        ),
+        tolerations=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        Toleration,
+                        key=st.sampled_from(KEYS),
+                        operator=st.just("Exists"),
+                        effect=st.sampled_from(("", *EFFECTS)),
+                    ),
+                    max_size=2,
+                )
+            )
+        ),
+    )
+
+
+def _millis(text: str) -> int:
+    return int(text[:-1]) if text.endswith("m") else int(text) * 1000
+
+
+def _bytes(text: str) -> int:
+    return int(text[:-2]) * (2**20 if text.endswith("Mi") else 2**30)
+
+
+def _fits(p: Pod, n: Node, on_node: Sequence[Pod]) -> bool:
+    """An independent, simple statement of every hard constraint the generators use."""
+    labels = n.metadata.labels
+    requests = [x.spec.containers[0].requests for x in (*on_node, p)]
+    allocatable = n.status.allocatable
+    tolerated = all(
+        any(t.key == taint.key and t.effect in ("", taint.effect) for t in p.spec.tolerations)
+        for taint in n.spec.taints
+        if taint.effect != "PreferNoSchedule"
+    )
+    return (
+        tolerated
+        and all(labels.get(k) == v for k, v in p.spec.node_selector.items())
+        and not n.spec.unschedulable
+        and len(on_node) + 1 <= int(str(allocatable["pods"]))
+        and sum(_millis(str(r["cpu"])) for r in requests) <= _millis(str(allocatable["cpu"]))
+        and sum(_bytes(str(r["memory"])) for r in requests) <= _bytes(str(allocatable["memory"]))
+    )
+
+
+def _bind(
+    pending: Sequence[Pod], cluster: Sequence[Node]
+) -> list[tuple[Pod, Mapping[str, Sequence[Pod]], str | None]]:
+    bound: dict[str, list[Pod]] = {}
+    steps: list[tuple[Pod, Mapping[str, Sequence[Pod]], str | None]] = []
+    for p in pending:
+        snapshot = {k: list(v) for k, v in bound.items()}
+        chosen = schedule(p, cluster, snapshot).node
+        steps.append((p, snapshot, chosen))
+        if chosen is not None:
+            bound.setdefault(chosen, []).append(with_spec(p, node_name=chosen))
+    return steps
+
+
+@settings(max_examples=150, deadline=None)
+@given(nodes(), st.lists(pods("p"), min_size=1, max_size=6))
+def test_chosen_node_satisfies_every_hard_constraint(
+    cluster: list[Node], pending: list[Pod]
+) -> None:
+    """Each chosen node passes the simple predicate, and ``None`` means no node did."""
+    by_name = {n.metadata.name: n for n in cluster}
+    for p, bound, chosen in _bind(pending, cluster):
+        feasible = {name for name, n in by_name.items() if _fits(p, n, bound.get(name, []))}
+        assert (chosen is not None, True) == (bool(feasible), chosen is None or chosen in feasible)
+
+
+@settings(max_examples=150, deadline=None)
+@given(nodes(), st.lists(pods("p"), min_size=1, max_size=8))
+def test_no_node_over_committed(cluster: list[Node], pending: list[Pod]) -> None:
+    """After binding a sequence of pods, no node's requests exceed its allocatable."""
+    steps = _bind(pending, cluster)
+    final: dict[str, list[Pod]] = {}
+    for p, _, chosen in steps:
+        if chosen is not None:
+            final.setdefault(chosen, []).append(p)
+    over = [
+        name
+        for name, placed in final.items()
+        for n in cluster
+        if n.metadata.name == name and not _fits(placed[-1], n, placed[:-1])
+    ]
+    assert [] == over
+
+
+@settings(max_examples=150, deadline=None)
+@given(nodes(), pods("p"), st.lists(pods("q"), max_size=4))
+def test_chosen_node_scores_highest_and_is_deterministic(
+    cluster: list[Node], p: Pod, earlier: list[Pod]
+) -> None:
+    """The chosen node outscores every feasible node, and the same input gives the same decision."""
+    steps = _bind(earlier, cluster)
+    bound: dict[str, list[Pod]] = {}
+    for q, _, chosen in steps:
+        if chosen is not None:
+            bound.setdefault(chosen, []).append(q)
+    decision = schedule(p, cluster, bound)
+    feasible = [t for t in decision.trace if t.feasible]
+    best = max((t.total for t in feasible), default=None)
+    chosen_total = next((t.total for t in feasible if t.node == decision.node), None)
+    assert (best, decision) == (chosen_total, schedule(p, list(reversed(cluster)), bound))
