@@ -169,11 +169,17 @@ def _mutable_pod_fields(spec: PodSpec, like: PodSpec) -> PodSpec:
         ),
         active_deadline_seconds=like.active_deadline_seconds,
         tolerations=like.tolerations,
+        # Binding (pods/binding in Kubernetes): an unset nodeName may be set, once.
+        node_name=spec.node_name if like.node_name else like.node_name,
     )
 
 
 def validate_pod(new: Pod, old: Pod | None, op: Operation) -> Errors:
-    """A Pod's spec; on update, only images, ``activeDeadlineSeconds`` and tolerations change."""
+    """
+    A Pod's spec; on update, only images, ``activeDeadlineSeconds`` and tolerations change.
+
+    An unset ``spec.nodeName`` may also be set (binding); once set it is immutable.
+    """
     if spec_unchanged(new, old, op):
         return []
     errors: Errors = []

@@ -16,9 +16,9 @@ Contract:
   ``spec.selector``; a Job's ``spec.selector``, ``spec.completions``,
   ``spec.completionMode`` and ``spec.template`` (the template may change while
   the Job is suspended); a Pod's spec except container images,
-  ``activeDeadlineSeconds`` and ``tolerations``. The old object is defaulted
-  before comparing, so an object stored before admission was installed is not
-  refused for fields defaulting filled in.
+  ``activeDeadlineSeconds``, ``tolerations`` and an unset ``nodeName``
+  (binding). The old object is defaulted before comparing, so an object stored
+  before admission was installed is not refused for fields defaulting filled in.
 """
 
 from __future__ import annotations

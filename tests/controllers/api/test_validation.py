@@ -263,8 +263,9 @@ async def test_probe_thresholds_must_be_positive(cluster: MemoryCluster) -> None
 
 
 async def test_pod_updates_may_change_images_and_tolerations_only(cluster: MemoryCluster) -> None:
-    """A new image and a new toleration are admitted; a new nodeName is forbidden."""
-    pod = await cluster.create(Pod(metadata=ObjectMeta(name="p", namespace="default"), spec=SPEC))
+    """A new image and a new toleration are admitted; a changed nodeName is forbidden."""
+    spec = attrs.evolve(SPEC, node_name="n0")
+    pod = await cluster.create(Pod(metadata=ObjectMeta(name="p", namespace="default"), spec=spec))
     container = attrs.evolve(pod.spec.containers[0], image="nginx:1.26")
     tolerations = (*pod.spec.tolerations, Toleration(key="gpu", operator="Exists"))
     updated = await cluster.update(
@@ -281,6 +282,20 @@ async def test_pod_updates_may_change_images_and_tolerations_only(cluster: Memor
         "`spec.activeDeadlineSeconds` or `spec.tolerations`"
     ] == causes(exc)
     assert updated == await cluster.get(Pod, "p", namespace="default")
+
+
+async def test_pod_binding_sets_an_unset_node_name_once(cluster: MemoryCluster) -> None:
+    """An unset nodeName may be set (binding); unsetting it again is forbidden."""
+    pod = await cluster.create(Pod(metadata=ObjectMeta(name="p", namespace="default"), spec=SPEC))
+    bound = await cluster.update(attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name="n1")))
+    with pytest.raises(InvalidError) as exc:
+        await cluster.update(attrs.evolve(bound, spec=attrs.evolve(bound.spec, node_name="")))
+    assert "n1" == (await cluster.get(Pod, "p", namespace="default")).spec.node_name
+    assert [
+        "spec: Forbidden: pod updates may not change fields other than "
+        "`spec.containers[*].image`, `spec.initContainers[*].image`, "
+        "`spec.activeDeadlineSeconds` or `spec.tolerations`"
+    ] == causes(exc)
 
 
 async def test_delete_is_never_refused(cluster: MemoryCluster) -> None:
