@@ -3,7 +3,7 @@ The ``apps/v1`` kinds: ReplicaSet, Deployment, DaemonSet and ControllerRevision.
 
 Field for field as ``k8s.io/api/apps/v1``, with snake_case attributes that
 :func:`reconcile.to_json` writes as Kubernetes' camelCase keys. The Go types
-map mechanically (see :mod:`controllers.api._fields`): a pointer such as
+map mechanically (see :mod:`controllers.api.common`): a pointer such as
 ``spec.replicas``, ``revisionHistoryLimit`` or ``progressDeadlineSeconds`` is
 ``X | None = None``, so a manifest that leaves it out loads and dumps without
 it, and defaulting (later) can tell "unset" from ``0``. Enumerated strings are
@@ -31,7 +31,8 @@ import enum
 
 import attrs
 
-from controllers.api._fields import (
+from controllers.api.common import (
+    IntOrString,
     count,
     items,
     nested,
@@ -41,7 +42,6 @@ from controllers.api._fields import (
     optional_time,
     required,
 )
-from controllers.api.common import IntOrString
 from controllers.api.core import PodTemplateSpec
 from reconcile import (
     JSON,

@@ -22,7 +22,7 @@ import enum
 
 import attrs
 
-from controllers.api._fields import (
+from controllers.api.common import (
     count,
     items,
     nested,
