@@ -42,6 +42,7 @@ from reconcile.primitives.clock import Clock
 __all__ = [
     "FINALIZER_FOREGROUND",
     "FINALIZER_ORPHAN",
+    "Stamps",
     "deletion_finalizers",
     "prepare_create",
     "prepare_delete",
@@ -59,22 +60,27 @@ _with_resource_version: Callable[[ObjectMeta, ResourceVersion], ObjectMeta] = re
 )
 
 
-_last_stamp: list[dt.datetime] = [dt.datetime.min.replace(tzinfo=dt.UTC)]
-
-
-def whole_seconds(clock: Clock) -> dt.datetime:
+class Stamps:
     """
     ``clock.now()`` truncated to seconds, as Kubernetes stores timestamps.
 
     Writes within one second share one ``datetime`` instance (they are equal
     and immutable), which saves memory on every object created in a burst.
+    Each cluster owns one, so no state is shared between clusters.
     """
-    now = clock.now().replace(microsecond=0)
-    last = _last_stamp[0]
-    if now == last:
-        return last
-    _last_stamp[0] = now
-    return now
+
+    __slots__ = ("_clock", "_last")
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._last: dt.datetime | None = None
+
+    def now(self) -> dt.datetime:
+        now = self._clock.now().replace(microsecond=0)
+        if now == self._last:
+            return self._last
+        self._last = now
+        return now
 
 
 def prepare_create(
@@ -85,7 +91,7 @@ def prepare_create(
     namespace: str,
     uid: Uid,
     resource_version: ResourceVersion,
-    clock: Clock,
+    stamps: Stamps,
 ) -> R:
     """``obj`` (already admitted and validated) as it is first stored."""
     new_meta = _replace_meta(
@@ -95,7 +101,7 @@ def prepare_create(
         uid=uid,
         resource_version=resource_version,
         generation=1,
-        creation_timestamp=whole_seconds(clock),
+        creation_timestamp=stamps.now(),
         deletion_timestamp=None,
         deletion_grace_period_seconds=None,
     )
@@ -178,7 +184,7 @@ def prepare_delete(
     propagation: Propagation | None,
     resource_version: ResourceVersion,
     *,
-    clock: Clock,
+    stamps: Stamps,
 ) -> tuple[EventType, R] | None:
     """
     The event a delete request commits and the object it carries.
@@ -201,7 +207,7 @@ def prepare_delete(
         new_meta = _replace_meta(
             meta,
             finalizers=finalizers,
-            deletion_timestamp=whole_seconds(clock),
+            deletion_timestamp=stamps.now(),
             deletion_grace_period_seconds=0,
             generation=meta.generation + 1,
             resource_version=resource_version,

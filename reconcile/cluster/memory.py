@@ -52,6 +52,7 @@ from reconcile.cluster._replace import replacer
 from reconcile.cluster._rules import (
     FINALIZER_FOREGROUND,
     FINALIZER_ORPHAN,
+    Stamps,
     prepare_create,
     prepare_delete,
     prepare_update,
@@ -119,6 +120,7 @@ class MemoryCluster:
         if history < 1:
             raise ValueError(f"history: must be >= 1, got {history}")
         self.clock: Clock = clock or SystemClock()
+        self._stamps = Stamps(self.clock)
         self.admission = Admission()
         self._random = Random(seed)
         self._history = history
@@ -196,7 +198,7 @@ class MemoryCluster:
             namespace=namespace,
             uid=Uid(str(uuid.UUID(int=self._random.getrandbits(128), version=4))),
             resource_version=ResourceVersion(str(self._rv + 1)),
-            clock=self.clock,
+            stamps=self._stamps,
         )
         self.admission.validate(new, None, Operation.CREATE)
         if (namespace, name) in table.objects:
@@ -267,7 +269,7 @@ class MemoryCluster:
                 raise self._conflict(table, k)
         self.admission.validate(current, current, Operation.DELETE)
         rv = ResourceVersion(str(self._rv + 1))
-        prepared = prepare_delete(table, current, propagation, rv, clock=self.clock)
+        prepared = prepare_delete(table, current, propagation, rv, stamps=self._stamps)
         if prepared is None:
             return current
         type_, new = prepared
