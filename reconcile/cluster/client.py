@@ -23,7 +23,7 @@ Semantics follow the Kubernetes API:
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
@@ -216,8 +216,3 @@ def split_key(key: ObjectKey | str, namespace: str) -> ObjectKey:
     if isinstance(key, ObjectKey):
         return key
     return ObjectKey(namespace=namespace, name=key)
-
-
-def sorted_items(items: Sequence[R]) -> tuple[R, ...]:
-    """Objects in key order, as list responses return them."""
-    return tuple(sorted(items, key=lambda o: (o.metadata.namespace, o.metadata.name)))

@@ -191,11 +191,12 @@ class Manager:
                 for controller in self._controllers:
                     tg.create_task(controller.run())
                 await self._stop.wait()
+                # Stopping: workers finish their current item, then exit.
                 self._shutdown_controllers()
         finally:
-            # Leadership lost or stopping: workers finish their current item, then exit.
+            # On lost leadership the elector cancelled this task group (and with
+            # it every worker) already: there is nothing left to shut down.
             self._leading = False
-            self._shutdown_controllers()
 
     def _shutdown_controllers(self) -> None:
         for controller in self._controllers:
