@@ -28,6 +28,7 @@ from controllers.api.scheduling import Affinity, Toleration, TopologySpreadConst
 from reconcile import JSON, FrozenDict, ObjectMeta, Resource, kind
 
 __all__ = [
+    "DEFAULT_TERMINATION_GRACE_PERIOD",
     "HostIP",
     "Pod",
     "PodCondition",
@@ -35,6 +36,7 @@ __all__ = [
     "PodSpec",
     "PodStatus",
     "PodTemplateSpec",
+    "deletion_grace_period",
 ]
 
 
@@ -154,7 +156,29 @@ _SELECTABLE: dict[str, Callable[[Pod], str]] = {
 }
 
 
-@kind(version="v1", kind="Pod", field_selectors=_SELECTABLE)
+DEFAULT_TERMINATION_GRACE_PERIOD = 30
+"""Seconds a pod gets to stop when its spec does not say (``terminationGracePeriodSeconds``)."""
+
+
+def deletion_grace_period(pod: Pod) -> int:
+    """
+    The grace period a delete without one gives ``pod`` (Kubernetes' pod strategy).
+
+    Pods no kubelet runs (unscheduled) or that have finished are deleted at
+    once; others get their ``terminationGracePeriodSeconds``.
+    """
+    if not pod.spec.node_name or pod.status.phase in ("Succeeded", "Failed"):
+        return 0
+    grace = pod.spec.termination_grace_period_seconds
+    return DEFAULT_TERMINATION_GRACE_PERIOD if grace is None else grace
+
+
+@kind(
+    version="v1",
+    kind="Pod",
+    field_selectors=_SELECTABLE,
+    grace_period=deletion_grace_period,
+)
 @attrs.frozen(kw_only=True)
 class Pod(Resource):
     """A ``v1`` Pod: containers scheduled together onto one node."""

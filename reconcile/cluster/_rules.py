@@ -185,24 +185,62 @@ def prepare_delete(
     resource_version: ResourceVersion,
     *,
     stamps: Stamps,
+    grace_period_seconds: int | None = None,
 ) -> tuple[EventType, R] | None:
     """
     The event a delete request commits and the object it carries.
 
-    ``DELETED`` with the last state when no finalizer is left, ``MODIFIED``
-    with the new finalizers (and, on the first request, the deletion
-    timestamp), or ``None`` when a repeated request changes nothing.
+    ``DELETED`` with the last state when no finalizer and no grace period is
+    left, ``MODIFIED`` with the new finalizers (and, on the first request, the
+    deletion timestamp), or ``None`` when a repeated request changes nothing.
+
+    For kinds deleted gracefully (``Kind.grace_period``) a positive grace
+    period only marks the object: ``deletionTimestamp`` is now + grace and
+    ``deletionGracePeriodSeconds`` the grace. A later request may shorten the
+    grace, never lengthen it; grace 0 ends it (Kubernetes' ``BeforeDelete``).
     """
     meta = current.metadata
     finalizers = deletion_finalizers(meta.finalizers, propagation)
+    grace = _grace(table, current, grace_period_seconds)
+    if grace and meta.deletion_timestamp is None:
+        now = stamps.now()
+        new_meta = _replace_meta(
+            meta,
+            finalizers=finalizers,
+            deletion_timestamp=now + dt.timedelta(seconds=grace),
+            deletion_grace_period_seconds=grace,
+            generation=meta.generation + 1,
+            resource_version=resource_version,
+        )
+        return EventType.MODIFIED, table.replace(current, metadata=new_meta)
+    if grace and meta.deletion_grace_period_seconds:
+        if grace >= meta.deletion_grace_period_seconds:
+            grace = meta.deletion_grace_period_seconds  # never lengthened
+            if finalizers == meta.finalizers:
+                return None
+            new_meta = _replace_meta(meta, finalizers=finalizers, resource_version=resource_version)
+        else:
+            new_meta = _replace_meta(
+                meta,
+                finalizers=finalizers,
+                deletion_timestamp=stamps.now() + dt.timedelta(seconds=grace),
+                deletion_grace_period_seconds=grace,
+                resource_version=resource_version,
+            )
+        return EventType.MODIFIED, table.replace(current, metadata=new_meta)
     if not finalizers:
         gone_meta = _replace_meta(meta, finalizers=(), resource_version=resource_version)
         gone: R = table.replace(current, metadata=gone_meta)
         return EventType.DELETED, gone
     if meta.deletion_timestamp is not None:
-        if finalizers == meta.finalizers:
+        if finalizers == meta.finalizers and not meta.deletion_grace_period_seconds:
             return None
-        new_meta = _replace_meta(meta, finalizers=finalizers, resource_version=resource_version)
+        new_meta = _replace_meta(
+            meta,
+            finalizers=finalizers,
+            deletion_grace_period_seconds=0,
+            resource_version=resource_version,
+        )
     else:
         new_meta = _replace_meta(
             meta,
@@ -214,6 +252,16 @@ def prepare_delete(
         )
     new: R = table.replace(current, metadata=new_meta)
     return EventType.MODIFIED, new
+
+
+def _grace(table: Table, obj: Any, requested: int | None) -> int:
+    """The grace period a delete request gets: 0 unless the kind is deleted gracefully."""
+    default = table.kind.grace_period
+    if default is None:
+        return 0
+    if requested is None:
+        requested = default(obj)
+    return max(requested, 0)
 
 
 def deletion_finalizers(

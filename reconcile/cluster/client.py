@@ -180,10 +180,14 @@ class Writer(Protocol):
         namespace: str = "",
         propagation: Propagation | None = None,
         preconditions: Preconditions | None = None,
+        grace_period_seconds: int | None = None,
     ) -> R | None:
         """
-        Request deletion. Returns the object still held by finalizers (with
-        ``deletion_timestamp`` set), or ``None`` when it is gone.
+        Request deletion. Returns the object still held by finalizers or by a
+        grace period (with ``deletion_timestamp`` set), or ``None`` when it is
+        gone. ``grace_period_seconds`` matters only for kinds deleted
+        gracefully (see :func:`reconcile.kind`); ``None`` means their default,
+        ``0`` deletes at once.
         """
         ...
 

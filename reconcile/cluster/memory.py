@@ -243,6 +243,7 @@ class MemoryCluster:
         namespace: str = "",
         propagation: Propagation | None = None,
         preconditions: Preconditions | None = None,
+        grace_period_seconds: int | None = None,
     ) -> R | None:
         """
         Request deletion (see :meth:`Writer.delete`).
@@ -252,6 +253,8 @@ class MemoryCluster:
         ``FOREGROUND`` records ``foregroundDeletion`` and ``BACKGROUND``
         records neither. An object left with finalizers gets its
         ``deletionTimestamp`` and is returned; otherwise it is removed.
+        ``grace_period_seconds`` applies to kinds deleted gracefully (see
+        :func:`~reconcile.cluster._rules.prepare_delete`).
 
         Raises:
             NotFoundError: if there is no such object.
@@ -269,7 +272,14 @@ class MemoryCluster:
                 raise self._conflict(table, k)
         self.admission.validate(current, current, Operation.DELETE)
         rv = ResourceVersion(str(self._rv + 1))
-        prepared = prepare_delete(table, current, propagation, rv, stamps=self._stamps)
+        prepared = prepare_delete(
+            table,
+            current,
+            propagation,
+            rv,
+            stamps=self._stamps,
+            grace_period_seconds=grace_period_seconds,
+        )
         if prepared is None:
             return current
         type_, new = prepared

@@ -59,6 +59,11 @@ class Kind:
         factory=FrozenDict, converter=FrozenDict, eq=False, repr=False
     )
     """Extra fields usable in field selectors (``metadata.name``/``namespace`` always are)."""
+    grace_period: Callable[[Any], int] | None = attrs.field(default=None, eq=False, repr=False)
+    """
+    For kinds deleted gracefully (Kubernetes: Pods), the default grace period in
+    seconds of an object; ``None`` for kinds whose deletion is immediate.
+    """
 
     @property
     def api_version(self) -> str:
@@ -166,6 +171,7 @@ def kind(
     namespaced: bool = True,
     status_subresource: bool | None = None,
     field_selectors: Mapping[str, FieldGetter] | None = None,
+    grace_period: Callable[[Any], int] | None = None,
     into: KindRegistry | None = None,
 ) -> Callable[[type[R]], type[R]]:
     """
@@ -181,6 +187,10 @@ def kind(
             subresource; defaults to whether the class has a ``status`` field.
         field_selectors: Extra selectable fields, mapping a JSON path such as
             ``spec.nodeName`` to a function returning its string value.
+        grace_period: Makes deletion graceful, as for Kubernetes Pods: returns an
+            object's default grace period in seconds. A delete with a positive
+            grace period only marks the object (``deletionTimestamp`` = now +
+            grace); the agent running it deletes it again with grace 0.
         into: Registry to add the kind to (the default :data:`registry`).
     """
 
@@ -206,6 +216,7 @@ def kind(
             if status_subresource is None
             else status_subresource,
             field_selectors=FrozenDict(field_selectors or {}),
+            grace_period=grace_period,
         )
         (into or registry).register(cls)
         return cls
