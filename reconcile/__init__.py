@@ -61,8 +61,8 @@ from reconcile.model.convert import from_json, to_json
 from reconcile.model.coordination import Lease, LeaseSpec
 from reconcile.model.event import Event, ObjectReference
 from reconcile.model.fields import FieldSelector
-from reconcile.model.frozen import JSON, FrozenDict
-from reconcile.model.kinds import Kind, Resource, kind, kind_of
+from reconcile.model.frozen import JSON, FrozenDict, freeze
+from reconcile.model.kinds import Kind, KindRegistry, Resource, kind, kind_of, registry
 from reconcile.model.meta import ObjectKey, ObjectMeta, OwnerReference, ResourceVersion, Uid
 from reconcile.model.ownership import (
     AlreadyOwnedError,
@@ -145,6 +145,7 @@ __all__ = [
     "ItemExponentialRateLimiter",
     "JsonPatch",
     "Kind",
+    "KindRegistry",
     "LabelSelector",
     "LabelSelectorRequirement",
     "LeaderElector",
@@ -203,6 +204,7 @@ __all__ = [
     "enqueue_self",
     "event_handler",
     "find_condition",
+    "freeze",
     "from_json",
     "generation_changed",
     "has_finalizer",
@@ -216,6 +218,7 @@ __all__ = [
     "or_",
     "owner_reference_to",
     "reconciler",
+    "registry",
     "remove_condition",
     "remove_finalizer",
     "remove_owner_reference",

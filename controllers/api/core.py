@@ -39,6 +39,8 @@ from reconcile import (
 )
 
 __all__ = [
+    "MIRROR_ANNOTATION",
+    "NODE_LEASE_NAMESPACE",
     "ConfigMap",
     "ContainerImage",
     "DaemonEndpoint",
@@ -72,6 +74,11 @@ __all__ += _pod.__all__
 __all__ += _scheduling.__all__
 
 # -- Node -----------------------------------------------------------------------------------
+
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+"""Where each node's heartbeat Lease (named after the node) lives."""
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+"""Marks a mirror pod: the API's view of a static pod a kubelet runs from a local manifest."""
 
 
 @attrs.frozen(kw_only=True)

@@ -81,6 +81,8 @@ class WorkQueueStatistics:
         deduplicated: Accepted adds that coalesced into an already dirty item.
         retries: Calls to ``add_rate_limited``.
         shutting_down: Whether ``shutdown`` has been called.
+        next_due: Clock time (``loop.time()``) at which the first parked item
+            becomes ready; ``None`` when nothing is parked.
     """
 
     depth: int
@@ -91,6 +93,7 @@ class WorkQueueStatistics:
     deduplicated: int
     retries: int
     shutting_down: bool
+    next_due: float | None = None
 
 
 @final
@@ -404,4 +407,5 @@ class WorkQueue(Generic[T]):
             deduplicated=self._deduplicated,
             retries=self._retries,
             shutting_down=self._shutting_down,
+            next_due=min((at for at, _ in self._waiting.values()), default=None),
         )

@@ -412,3 +412,21 @@ def test_statistics_count_adds_and_deduplications() -> None:
         )
         == queue.statistics()
     )
+
+
+def test_statistics_report_when_the_first_parked_item_is_due() -> None:
+    """next_due is the earliest deadline of the parked items, None when none is parked."""
+    clock = VirtualClock()
+
+    async def scenario() -> tuple[float | None, float | None, float | None]:
+        queue = make_queue(clock)
+        empty = queue.statistics().next_due
+        start = clock.time()
+        queue.add_after("late", 7)
+        queue.add_after("early", 3)
+        due = queue.statistics().next_due
+        await clock.advance(10)
+        queue.get_nowait()
+        return empty, None if due is None else due - start, queue.statistics().next_due
+
+    assert (None, 3.0, None) == clock.run(scenario())

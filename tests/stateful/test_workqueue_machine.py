@@ -206,6 +206,7 @@ class WorkQueueMachine(RuleBasedStateMachine):
             deduplicated=self.deduplicated,
             retries=self.retries,
             shutting_down=self.shutting_down,
+            next_due=min((at for at, _ in self.waiting.values()), default=None),
         )
         assert expected == self.queue.statistics()
         assert len(self.fifo) == len(self.queue)

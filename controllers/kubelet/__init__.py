@@ -1,0 +1,175 @@
+"""
+The simulated kubelet: runs the pods bound to each simulated node.
+
+Nothing is executed: each container follows a *script* (its command read as
+a small shell program, or an annotation; see ``docs/container-scripts.md``
+and :mod:`controllers.kubelet.script`), in virtual time. The layers:
+
+* :mod:`~controllers.kubelet.script`: how a container behaves over time;
+* :mod:`~controllers.kubelet.runtime` and :mod:`~controllers.kubelet.lifecycle`:
+  the container runtime as values, and the pure event loop that plays pulls,
+  starts, exits, probes, back-offs and termination;
+* :mod:`~controllers.kubelet.status` and :mod:`~controllers.kubelet.qos`:
+  the pod status Kubernetes would show for it;
+* :mod:`~controllers.kubelet.agent`: one node's in-memory state and faults;
+* :mod:`~controllers.kubelet.reconciler` and :mod:`~controllers.kubelet.heartbeat`:
+  the controllers that act for every node (pods; registration, leases,
+  node status and mirror pods).
+
+Expected flow::
+
+    fleet = kubelet.Fleet()
+    kubelets = kubelet.setup(manager, fleet)
+    kubelets.add_node(kubelet.NodeConfig(name="node-1"))
+    async with manager: ...
+"""
+
+from __future__ import annotations
+
+import attrs
+
+import reconcile
+from controllers.api.core import Node
+from controllers.api.pod import Pod
+from controllers.kubelet.agent import DEFAULT_CAPACITY, Fleet, NodeAgent, NodeConfig
+from controllers.kubelet.heartbeat import (
+    LEASE_DURATION,
+    RENEW_INTERVAL,
+    STATUS_REPORT_INTERVAL,
+    Heartbeat,
+    mirror_pod,
+    node_status,
+)
+from controllers.kubelet.lifecycle import (
+    BACKOFF_INITIAL,
+    BACKOFF_MAX,
+    BACKOFF_RESET,
+    EXIT_KILLED,
+    Happening,
+    admit,
+    advance,
+    crash_loop_delay,
+    next_wake,
+    stopped,
+)
+from controllers.kubelet.qos import qos_class
+from controllers.kubelet.reconciler import PodWorker
+from controllers.kubelet.runtime import ContainerRun, PodRuntime, Timings
+from controllers.kubelet.script import (
+    SCRIPT_ANNOTATION_PREFIX,
+    ProbeKind,
+    Script,
+    ScriptError,
+    Window,
+    parse,
+    script_for,
+    validate_scripts,
+)
+from controllers.kubelet.status import phase, pod_status
+
+__all__ = [
+    "BACKOFF_INITIAL",
+    "BACKOFF_MAX",
+    "BACKOFF_RESET",
+    "DEFAULT_CAPACITY",
+    "EXIT_KILLED",
+    "LEASE_DURATION",
+    "RENEW_INTERVAL",
+    "SCRIPT_ANNOTATION_PREFIX",
+    "STATUS_REPORT_INTERVAL",
+    "ContainerRun",
+    "Fleet",
+    "Happening",
+    "Heartbeat",
+    "Kubelets",
+    "NodeAgent",
+    "NodeConfig",
+    "PodRuntime",
+    "PodWorker",
+    "ProbeKind",
+    "Script",
+    "ScriptError",
+    "Timings",
+    "Window",
+    "admit",
+    "advance",
+    "crash_loop_delay",
+    "mirror_pod",
+    "next_wake",
+    "node_status",
+    "parse",
+    "phase",
+    "pod_status",
+    "qos_class",
+    "script_for",
+    "setup",
+    "stopped",
+    "validate_scripts",
+]
+
+
+@attrs.frozen
+class Kubelets:
+    """The kubelet controllers of a manager and the fleet of node agents they serve."""
+
+    fleet: Fleet
+    pods: reconcile.Controller[Pod]
+    nodes: reconcile.Controller[Node]
+    pod_store: reconcile.Store[Pod]
+
+    def add_node(self, config: NodeConfig) -> NodeAgent:
+        """Start a node's agent; it registers its Node and starts heartbeating at once."""
+        agent = self.fleet.add(config)
+        self.nodes.enqueue(reconcile.ObjectKey("", config.name))
+        return agent
+
+    def poke(self, node: str) -> None:
+        """Have the kubelet of ``node`` look at its node and every pod bound to it now."""
+        self.nodes.enqueue(reconcile.ObjectKey("", node))
+        for pod in self.pod_store.list():
+            if pod.spec.node_name == node:
+                self.pods.enqueue(pod.key)
+
+    def touch(self, pod: reconcile.ObjectKey) -> None:
+        """Have the kubelet look at ``pod`` now (after a fault changed its containers)."""
+        self.pods.enqueue(pod)
+
+
+def setup(
+    manager: reconcile.Manager,
+    fleet: Fleet,
+    *,
+    recorder: reconcile.EventRecorder | None = None,
+) -> Kubelets:
+    """
+    Add the kubelet controllers for every node of ``fleet`` to ``manager``.
+
+    ``recorder`` (component ``kubelet``) receives the pods' events (Pulled,
+    Created, Started, Killing, BackOff, Unhealthy...); without one none are
+    recorded.
+    """
+    pods = manager.store(Pod)
+    nodes = manager.store(Node)
+    leases = manager.store(reconcile.Lease)
+    pod_controller: reconcile.Controller[Pod] = reconcile.Controller(
+        name="kubelet-pods",
+        reconciler=PodWorker(
+            manager.client, pods=pods, fleet=fleet, clock=manager.clock, recorder=recorder
+        ),
+        for_=Pod,
+    )
+    node_controller: reconcile.Controller[Node] = reconcile.Controller(
+        name="kubelet-nodes",
+        reconciler=Heartbeat(
+            manager.client,
+            nodes=nodes,
+            leases=leases,
+            pods=pods,
+            fleet=fleet,
+            clock=manager.clock,
+        ),
+        for_=Node,
+    )
+    manager.add(pod_controller)
+    manager.add(node_controller)
+    return Kubelets(fleet=fleet, pods=pod_controller, nodes=node_controller, pod_store=pods)

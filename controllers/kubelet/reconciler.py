@@ -1,0 +1,126 @@
+"""
+The kubelets' pod worker: runs every pod bound to a simulated node.
+
+One controller serves all nodes (a thousand per-node controllers would cost
+a thousand informers); for each pod it acts as the kubelet of the pod's node,
+through that node's :class:`~controllers.kubelet.agent.NodeAgent`:
+
+1. a node whose kubelet is stopped or cut off does nothing (its containers
+   keep running in the agent; it catches up when it reports again);
+2. a pod new to the node is admitted (pod IP, start time, image pulls);
+3. the runtime is advanced to ``now`` (:func:`~controllers.kubelet.lifecycle.advance`),
+   the events it produced are recorded, and the status is written when it
+   differs from the cached one;
+4. a pod being deleted whose containers have all stopped is deleted for
+   good (grace period 0, guarded by its UID), as the kubelet confirms a
+   graceful deletion;
+5. the pod is requeued for its next container event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import attrs
+
+from controllers.api.pod import Pod
+from controllers.kubelet.agent import Fleet, NodeAgent
+from controllers.kubelet.lifecycle import admit, advance, next_wake, stopped
+from controllers.kubelet.runtime import seconds
+from controllers.kubelet.status import pod_status
+from reconcile import (
+    Client,
+    Clock,
+    ConflictError,
+    EventRecorder,
+    NotFoundError,
+    Preconditions,
+    Request,
+    Result,
+    Store,
+)
+
+__all__ = ["PodWorker"]
+
+
+class PodWorker:
+    """The :class:`~reconcile.Reconciler` of pods for every simulated node (see the module)."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        pods: Store[Pod],
+        fleet: Fleet,
+        clock: Clock,
+        recorder: EventRecorder | None = None,
+    ) -> None:
+        self._client = client
+        self._pods = pods
+        self._fleet = fleet
+        self._clock = clock
+        self._recorder = recorder
+
+    async def reconcile(self, request: Request) -> Result:
+        pod = self._pods.get(request)
+        if pod is None:
+            for each in self._fleet:
+                each.pods.pop(request, None)
+            return Result.done()
+        agent = self._fleet.get(pod.spec.node_name) if pod.spec.node_name else None
+        if agent is None or not agent.reporting:
+            return Result.done()
+        return await self._sync(agent, pod)
+
+    async def _sync(self, agent: NodeAgent, pod: Pod) -> Result:
+        now = seconds(self._clock.now())
+        key = pod.key
+        rt = agent.pods.get(key)
+        if rt is None or rt.uid != pod.metadata.uid:
+            if pod.metadata.deletion_timestamp is not None or pod.status.phase in (
+                "Succeeded",
+                "Failed",
+            ):
+                # Nothing of it runs here (the node lost it, or it finished earlier).
+                rt = None
+            else:
+                rt = admit(pod, now=now, pod_ip=agent.allocate_ip(), timings=agent.timings)
+        if rt is None:
+            if pod.metadata.deletion_timestamp is not None:
+                await self._confirm_deletion(pod)
+            return Result.done()
+        rt, happened = advance(pod, rt, now=now, timings=agent.timings)
+        agent.pods[key] = rt
+        if self._recorder is not None:
+            for event in happened:
+                if event.warning:
+                    await self._recorder.warning(pod, reason=event.reason, message=event.message)
+                else:
+                    await self._recorder.normal(pod, reason=event.reason, message=event.message)
+        status = pod_status(pod, rt, host_ip=agent.address, now=now)
+        if status != pod.status:
+            pod = await self._client.update_status(attrs.evolve(pod, status=status))
+        if stopped(rt):
+            await self._confirm_deletion(pod)
+            agent.pods.pop(key, None)
+            return Result.done()
+        wake = next_wake(pod, rt)
+        if wake is None:
+            return Result.done()
+        return Result.after(max(wake - now, 0.0) + _EPSILON)
+
+    async def _confirm_deletion(self, pod: Pod) -> None:
+        """Finish a graceful deletion: the containers are gone, so is the pod."""
+        # NotFound: gone already; Conflict: a new pod of that name, nothing of ours.
+        with contextlib.suppress(NotFoundError, ConflictError):
+            await self._client.delete(
+                Pod,
+                pod.key,
+                preconditions=Preconditions(uid=pod.metadata.uid),
+                grace_period_seconds=0,
+            )
+
+
+# Float timers may fire a hair before the event they wait for; never wake early.
+_EPSILON = math.ulp(1e9) * 4
