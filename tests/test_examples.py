@@ -94,7 +94,21 @@ def test_06_both_styles_share_one_manager() -> None:
     assert ("first-line", 1) == (result["t1"].assignee, result["t1"].escalations)
 
 
-@pytest.mark.parametrize("stem", ["01_minimal", "02_owned_children"])
+def test_07_pods_restart_crash_loop_and_leave_a_dead_node() -> None:
+    """The tutorial pods behave as on Kubernetes, and the cut-off node's pod is evicted."""
+    result = _main("07_pods_on_a_cluster")
+    assert result["liveness_restarts"] == 1
+    assert result["unknown"] == "Unknown"
+    assert result["taints"] == [
+        "node.kubernetes.io/unreachable:NoExecute",
+        "node.kubernetes.io/unreachable:NoSchedule",
+    ]
+    assert result["web_terminating"] is True
+    assert {"Killing", "Started", "Unhealthy"} <= set(result["liveness_events"])
+    assert "crash          0/1  CrashLoopBackOff  2        node-3" in result["lines"]
+
+
+@pytest.mark.parametrize("stem", ["01_minimal", "02_owned_children", "07_pods_on_a_cluster"])
 def test_examples_are_deterministic(stem: str) -> None:
     """Running an example twice gives the same result."""
     assert _main(stem) == _main(stem)
