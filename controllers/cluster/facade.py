@@ -140,6 +140,7 @@ class Cluster(Objects, Faults):
         self._clock = self._given_clock or _virtual_clock()
         api = reconcile.MemoryCluster(clock=self._clock, seed=self._seed, history=self._history)
         install_admission(api.admission)
+        api.admission.register(Pod, validator=kubelet.validate_pod_scripts)
         namespace.install_admission(api.admission, _namespaced_kinds(), read=namespace.reader(api))
         self._api = api
         for name in SYSTEM_NAMESPACES:

@@ -63,6 +63,7 @@ from controllers.kubelet.script import (
     Window,
     parse,
     script_for,
+    validate_pod_scripts,
     validate_scripts,
 )
 from controllers.kubelet.status import phase, pod_status
@@ -104,6 +105,7 @@ __all__ = [
     "script_for",
     "setup",
     "stopped",
+    "validate_pod_scripts",
     "validate_scripts",
 ]
 

@@ -37,8 +37,9 @@ from typing import Literal
 import attrs
 
 from controllers.api.container import Container, Probe
+from controllers.api.pod import Pod
 from controllers.kubelet import _shell
-from reconcile import FieldError
+from reconcile import FieldError, Operation
 
 __all__ = [
     "SCRIPT_ANNOTATION_PREFIX",
@@ -49,6 +50,7 @@ __all__ = [
     "parse",
     "script_for",
     "unparse",
+    "validate_pod_scripts",
     "validate_scripts",
 ]
 
@@ -355,3 +357,19 @@ def validate_scripts(
         except ScriptError as exc:
             errors += (attrs.evolve(e, field=path) for e in exc.errors)
     return errors
+
+
+def validate_pod_scripts(new: Pod, old: Pod | None, op: Operation) -> list[FieldError]:
+    """
+    Admission validator for Pods: every script annotation must parse.
+
+    Register it with ``admission.register(Pod, validator=validate_pod_scripts)``
+    so a bad script is refused with a 422 naming the annotation, instead of
+    leaving the container in ``CreateContainerConfigError``.
+    """
+    if op is Operation.DELETE:
+        return []
+    if old is not None and old.metadata.annotations == new.metadata.annotations:
+        return []
+    containers = (*new.spec.init_containers, *new.spec.containers)
+    return validate_scripts(new.metadata.annotations, containers)
