@@ -54,7 +54,8 @@ from controllers.api.core import (
     Pod,
     PodStatus,
 )
-from controllers.api.scheduling import Taint, Toleration
+from controllers.api.scheduling import Taint
+from controllers.scheduler.snapshot import tolerates
 from reconcile import Lease
 
 __all__ = [
@@ -256,27 +257,6 @@ class Evict:
     """When a pod must leave its node: ``at`` (possibly already past), or never (``None``)."""
 
     at: dt.datetime | None = None
-
-
-def tolerates(toleration: Toleration, taint: Taint) -> bool:
-    """
-    Kubernetes' ``Toleration.ToleratesTaint``.
-
-    An empty effect matches every effect; an empty key needs ``Exists`` and
-    matches every key; ``Exists`` ignores the value; ``Equal`` (or no
-    operator) needs the same key and value.
-    """
-    if toleration.effect and toleration.effect != taint.effect:
-        return False
-    if toleration.key and toleration.key != taint.key:
-        return False
-    if toleration.operator == "Exists":
-        return True
-    return (
-        toleration.operator in ("", "Equal")
-        and bool(toleration.key)
-        and (toleration.value == taint.value)
-    )
 
 
 def no_execute_taints(node: Node) -> tuple[Taint, ...]:
