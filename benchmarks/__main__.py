@@ -1,5 +1,9 @@
 """
-Run every benchmark and print one table (``./dev bench``; ``--scale 0.1`` for a quick look).
+Run the benchmarks and print one table (``./dev bench``; ``--scale 0.1`` for a quick look).
+
+``--only NAME`` (repeatable) runs only the named ones, for example
+``./dev bench --only pods-10k-on-1k-nodes --scale 0.1``. The cluster-scale
+ones (pods, scheduler, heartbeats) take minutes at full scale.
 
 Each row also goes to ``benchmarks/results/<timestamp>.jsonl`` with the
 machine's description, so figures can be compared across commits.
@@ -17,9 +21,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_fanout, bench_memory, bench_reconcile, bench_virtual_time
+from benchmarks import (
+    bench_fanout,
+    bench_heartbeats,
+    bench_memory,
+    bench_pods,
+    bench_reconcile,
+    bench_scheduler,
+    bench_virtual_time,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
+NAMES = (
+    "noop-reconcile",
+    "write-watch-fanout",
+    "memory-per-object",
+    "virtual-time",
+    "pods-10k-on-1k-nodes",
+    "scheduler-throughput",
+    "heartbeats-1k-nodes-1h",
+)
 
 
 def _env() -> dict[str, Any]:
@@ -40,57 +61,106 @@ def _env() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes")
+    parser.add_argument(
+        "--only", action="append", choices=NAMES, help="run only this benchmark (repeatable)"
+    )
     args = parser.parse_args(argv)
+    wanted = set(args.only or NAMES)
     rows: list[tuple[str, str, str]] = []
     records: list[dict[str, Any]] = []
 
-    r = bench_reconcile.run(args.scale)
-    records.append({"name": "noop-reconcile", **r})
-    rows.append(
-        (
-            "no-op reconcile (informer+queue+workers)",
-            f"{r['objects']:,} objects",
-            f"{r['reconciles_per_s']:,.0f}/s end to end (median of {r['runs']:.0f}, "
-            f"{r['min_reconciles_per_s']:,.0f}-{r['max_reconciles_per_s']:,.0f}); "
-            f"drain after sync {r['drain_per_s']:,.0f}/s; "
-            f"bare asyncio.Queue {r['bare_queue_per_s']:,.0f}/s (ratio {r['ratio']:.3f})",
-        )
-    )
-
-    for f in bench_fanout.run(args.scale):
-        records.append({"name": "write-watch-fanout", **f})
+    if "noop-reconcile" in wanted:
+        r = bench_reconcile.run(args.scale)
+        records.append({"name": "noop-reconcile", **r})
         rows.append(
             (
-                f"store write + watch fan-out, {f['watchers']:.0f} watchers",
-                f"{f['writes']:,.0f} writes",
-                f"{f['writes_per_s']:,.0f} writes/s (median of {f['runs']:.0f}, "
-                f"{f['min_writes_per_s']:,.0f}-{f['max_writes_per_s']:,.0f}), "
-                f"{f['events_per_s']:,.0f} events/s, every event delivered",
+                "no-op reconcile (informer+queue+workers)",
+                f"{r['objects']:,} objects",
+                f"{r['reconciles_per_s']:,.0f}/s end to end (median of {r['runs']:.0f}, "
+                f"{r['min_reconciles_per_s']:,.0f}-{r['max_reconciles_per_s']:,.0f}); "
+                f"drain after sync {r['drain_per_s']:,.0f}/s; "
+                f"bare asyncio.Queue {r['bare_queue_per_s']:,.0f}/s (ratio {r['ratio']:.3f})",
             )
         )
 
-    m = bench_memory.run(args.scale)
-    records.append({"name": "memory-per-object", **m})
-    rows.append(
-        (
-            "memory per stored object",
-            f"{m['objects']:,} objects",
-            f"{m['bytes_per_object']:,.0f} B vs {m['json_bytes_per_object']:,.0f} B "
-            f"compact JSON (ratio {m['ratio']:.2f}x)",
-        )
-    )
+    if "write-watch-fanout" in wanted:
+        for f in bench_fanout.run(args.scale):
+            records.append({"name": "write-watch-fanout", **f})
+            rows.append(
+                (
+                    f"store write + watch fan-out, {f['watchers']:.0f} watchers",
+                    f"{f['writes']:,.0f} writes",
+                    f"{f['writes_per_s']:,.0f} writes/s (median of {f['runs']:.0f}, "
+                    f"{f['min_writes_per_s']:,.0f}-{f['max_writes_per_s']:,.0f}), "
+                    f"{f['events_per_s']:,.0f} events/s, every event delivered",
+                )
+            )
 
-    v = bench_virtual_time.run(args.scale)
-    records.append({"name": "virtual-time", **v})
-    rows.append(
-        (
-            "virtual time: timers every 10 s for 1 h",
-            f"{v['timers']:,} timers",
-            f"{v['fired']:,} firings in {v['wall_s']:.2f} s wall = {v['speedup']:,.0f}x "
-            f"real time; {v['distinct_digests']} distinct digest(s) over "
-            f"{v['determinism_runs']} runs",
+    if "memory-per-object" in wanted:
+        m = bench_memory.run(args.scale)
+        records.append({"name": "memory-per-object", **m})
+        rows.append(
+            (
+                "memory per stored object",
+                f"{m['objects']:,} objects",
+                f"{m['bytes_per_object']:,.0f} B vs {m['json_bytes_per_object']:,.0f} B "
+                f"compact JSON (ratio {m['ratio']:.2f}x)",
+            )
         )
-    )
+
+    if "virtual-time" in wanted:
+        v = bench_virtual_time.run(args.scale)
+        records.append({"name": "virtual-time", **v})
+        rows.append(
+            (
+                "virtual time: timers every 10 s for 1 h",
+                f"{v['timers']:,} timers",
+                f"{v['fired']:,} firings in {v['wall_s']:.2f} s wall = {v['speedup']:,.0f}x "
+                f"real time; {v['distinct_digests']} distinct digest(s) over "
+                f"{v['determinism_runs']} runs",
+            )
+        )
+
+    if "pods-10k-on-1k-nodes" in wanted:
+        p = bench_pods.run(args.scale)
+        records.append({"name": "pods-10k-on-1k-nodes", **p})
+        rows.append(
+            (
+                "pods to Running on simulated nodes (floor <= 10 s)",
+                f"{p['pods']:,.0f} pods, {p['nodes']:,.0f} nodes",
+                f"{p['wall_s']:.2f} s wall (median of {p['runs']:.0f}, "
+                f"{p['min_wall_s']:.2f}-{p['max_wall_s']:.2f}) = {p['pods_per_s']:,.0f} pods/s, "
+                f"{p['running']:,.0f} Running after {p['simulated_s']:.0f} simulated s; "
+                f"start-up (node registration) {p['startup_s']:.2f} s",
+            )
+        )
+
+    if "scheduler-throughput" in wanted:
+        s = bench_scheduler.run(args.scale)
+        records.append({"name": "scheduler-throughput", **s})
+        rows.append(
+            (
+                "scheduler throughput (floor >= 1,000 pods/s)",
+                f"{s['pods']:,.0f} pods, {s['nodes']:,.0f} nodes",
+                f"planner {s['planner_pods_per_s']:,.0f} pods/s trace off, "
+                f"{s['planner_trace_pods_per_s']:,.0f} on (trace overhead "
+                f"{s['trace_overhead']:.0%}); end to end {s['end_to_end_pods_per_s']:,.0f} "
+                f"pods/s bound (median of {s['runs']:.0f})",
+            )
+        )
+
+    if "heartbeats-1k-nodes-1h" in wanted:
+        h = bench_heartbeats.run(args.scale)
+        records.append({"name": "heartbeats-1k-nodes-1h", **h})
+        rows.append(
+            (
+                "node heartbeats, lease every 10 s (floor >= 150x)",
+                f"{h['nodes']:,.0f} nodes, {h['simulated_s']:,.0f} s",
+                f"{h['speedup']:,.0f}x real time (median of {h['runs']:.0f}, "
+                f"{h['min_speedup']:,.0f}-{h['max_speedup']:,.0f}); "
+                f"{h['bytes_per_node'] / 1024:,.1f} KiB per node (tracemalloc)",
+            )
+        )
 
     width = max(len(name) for name, _, _ in rows)
     size_width = max(len(size) for _, size, _ in rows)

@@ -159,7 +159,8 @@ class Cluster(Objects, Faults):
     async def _start(self, component: str) -> None:
         manager = reconcile.Manager(self.api, clock=self.clock)
         if component == "kube-scheduler":
-            scheduler.setup(manager, recorder=self._recorder("default-scheduler"))
+            # The reconciler reads only the decision's node and message: no trace needed.
+            scheduler.setup(manager, recorder=self._recorder("default-scheduler"), trace=False)
         elif component == "kubelet":
             self._kubelets = kubelet.setup(manager, self.fleet, recorder=self._recorder("kubelet"))
         else:

@@ -38,14 +38,18 @@ __all__ = [
 
 
 def setup(
-    manager: reconcile.Manager, *, recorder: reconcile.EventRecorder | None = None
+    manager: reconcile.Manager,
+    *,
+    recorder: reconcile.EventRecorder | None = None,
+    trace: bool = True,
 ) -> reconcile.Controller[Pod]:
     """
     Add the scheduler's controller for Pods to ``manager``.
 
     Node events requeue every pending pod. ``recorder`` (component
     ``default-scheduler``, as in Kubernetes) receives ``FailedScheduling``
-    events; without one, none are recorded.
+    events; without one, none are recorded. ``trace=False`` skips building
+    each decision's per-node trace (see :func:`schedule`); bindings are the same.
     """
     pods = manager.store(Pod)
     nodes = manager.store(Node)
@@ -56,7 +60,12 @@ def setup(
     controller: reconcile.Controller[Pod] = reconcile.Controller(
         name="default-scheduler",
         reconciler=Scheduler(
-            manager.client, pods=pods, nodes=nodes, clock=manager.clock, recorder=recorder
+            manager.client,
+            pods=pods,
+            nodes=nodes,
+            clock=manager.clock,
+            recorder=recorder,
+            trace=trace,
         ),
         for_=Pod,
         watches=[reconcile.Watch(kind=Node, mapper=reconcile.enqueue_mapped(pending))],

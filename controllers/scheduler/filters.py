@@ -16,9 +16,7 @@ from controllers.api.pod import Pod
 from controllers.api.scheduling import PodAffinityTerm, Taint, TopologySpreadConstraint
 from controllers.scheduler.snapshot import (
     Snapshot,
-    allocatable,
     matches_node_selector,
-    pod_requests,
     term_matches_pod,
     tolerates,
 )
@@ -86,15 +84,15 @@ def taint_toleration(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ...]
 
 def resources_fit(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ...]:
     """Requests against allocatable minus what the node's pods already request; pod count."""
-    free = allocatable(snapshot.nodes[node])
+    free = snapshot.allocatable(node)
     placed = snapshot.pods[node]
     reasons = []
     if len(placed) + 1 > free.get("pods", 0):
         reasons.append(REASON_TOO_MANY_PODS)
-    wanted = pod_requests(pod)
+    wanted = snapshot.requests(pod)
     used: dict[str, int] = {}
     for other in placed:
-        for name, amount in pod_requests(other).items():
+        for name, amount in snapshot.requests(other).items():
             used[name] = used.get(name, 0) + amount
     for name in sorted(wanted):
         shortfall = wanted[name] > free.get(name, 0) - used.get(name, 0)
@@ -135,8 +133,8 @@ def inter_pod_affinity(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ..
                 snapshot, term.topology_key, node, other_node
             ):
                 return (REASON_ANTI_AFFINITY,)
-    for other_node, other in snapshot.placed():
-        for term in _required(other, anti=True):
+    for other_node, other, terms in snapshot.anti_affinity:
+        for term in terms:
             if term_matches_pod(term, other, pod) and _same_domain(
                 snapshot, term.topology_key, node, other_node
             ):

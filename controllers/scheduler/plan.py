@@ -73,6 +73,7 @@ def schedule(
     pods_by_node: Mapping[str, Sequence[Pod]],
     *,
     weights: Mapping[str, int] | None = None,
+    trace: bool = True,
 ) -> Decision:
     """
     Pick a node for ``pod``.
@@ -82,22 +83,26 @@ def schedule(
         nodes: every node of the cluster.
         pods_by_node: the pods already bound, by node name.
         weights: per score plugin, overriding the defaults in :data:`SCORES` (0 turns one off).
+        trace: whether the decision carries the per-node trace; without it,
+            ``Decision.trace`` is empty (same node, same message) and the
+            cycle builds no :class:`NodeTrace` per node.
     """
     snapshot = Snapshot.of(nodes, pods_by_node)
     traces: dict[str, NodeTrace] = {}
+    rejections: list[tuple[str, ...]] = []
     feasible: list[str] = []
     for name in snapshot.nodes:
         for plugin, check in FILTERS:
             reasons = check(pod, name, snapshot)
             if reasons:
-                traces[name] = NodeTrace(name, plugin, reasons)
+                if trace:
+                    traces[name] = NodeTrace(name, plugin, reasons)
+                rejections.append(reasons)
                 break
         else:
             feasible.append(name)
     if not feasible:
-        message = failure_message(
-            len(snapshot.nodes), (r for t in traces.values() for r in t.reasons)
-        )
+        message = failure_message(len(snapshot.nodes), (r for rs in rejections for r in rs))
         if not snapshot.nodes:
             message = "no nodes available to schedule pods"
         return Decision(None, tuple(traces.values()), message)
@@ -105,9 +110,12 @@ def schedule(
     for plugin, default_weight, score in SCORES:
         weight = (weights or {}).get(plugin, default_weight)
         per_plugin.append((plugin, weight, score(pod, feasible, snapshot) if weight else {}))
+    totals: dict[str, int] = {}
     for name in feasible:
-        scores = tuple((plugin, result.get(name, 0)) for plugin, _, result in per_plugin)
         total = sum(weight * result.get(name, 0) for _, weight, result in per_plugin)
-        traces[name] = NodeTrace(name, scores=scores, total=total)
-    best = min(feasible, key=lambda n: (-traces[n].total, n))
-    return Decision(best, tuple(traces[n] for n in snapshot.nodes))
+        totals[name] = total
+        if trace:
+            scores = tuple((plugin, result.get(name, 0)) for plugin, _, result in per_plugin)
+            traces[name] = NodeTrace(name, scores=scores, total=total)
+    best = min(feasible, key=lambda n: (-totals[n], n))
+    return Decision(best, tuple(traces[n] for n in snapshot.nodes) if trace else ())

@@ -62,12 +62,14 @@ class Scheduler:
         nodes: Store[Node],
         clock: Clock,
         recorder: EventRecorder | None = None,
+        trace: bool = True,
     ) -> None:
         self._client = client
         self._pods = pods
         self._nodes = nodes
         self._clock = clock
         self._recorder = recorder
+        self._trace = trace
         self._assumed: dict[ObjectKey, tuple[Uid, Pod]] = {}
 
     async def reconcile(self, request: Request) -> Result:
@@ -82,7 +84,7 @@ class Scheduler:
             return await self._confirm(pod, assumed[1])
         if not is_pending(pod):
             return Result.done()
-        decision = schedule(pod, self._nodes.list(), self._pods_by_node())
+        decision = schedule(pod, self._nodes.list(), self._pods_by_node(), trace=self._trace)
         now = self._clock.now()
         if decision.node is None:
             failed = with_scheduled(

@@ -16,9 +16,7 @@ from controllers.api.pod import Pod
 from controllers.api.scheduling import PodAffinityTerm
 from controllers.scheduler.snapshot import (
     Snapshot,
-    allocatable,
     matches_term,
-    pod_requests,
     term_matches_pod,
     tolerates,
 )
@@ -123,13 +121,13 @@ def least_allocated(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[
     """The mean share of cpu and memory left free after placing the pod."""
 
     def requested(p: Pod) -> tuple[int, int]:
-        r = pod_requests(p)
+        r = snapshot.requests(p)
         return r.get("cpu") or _DEFAULT_CPU_MILLIS, r.get("memory") or _DEFAULT_MEMORY_BYTES
 
     cpu, memory = requested(pod)
     scores = {}
     for n in nodes:
-        free = allocatable(snapshot.nodes[n])
+        free = snapshot.allocatable(n)
         used = [requested(p) for p in snapshot.pods[n]]
         parts = []
         for capacity, want in (

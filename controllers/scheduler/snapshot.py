@@ -9,7 +9,8 @@ Kubernetes scheduler's cache leaves them out: they no longer hold resources.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -36,7 +37,9 @@ __all__ = [
 _TERMINAL = frozenset({"Succeeded", "Failed"})
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def _amount(resource: str, quantity: str | int | float) -> int:
+    # Cached: the same few quantity strings are parsed for every node and pod of every cycle.
     return milli_value(quantity) if resource == "cpu" else value(quantity)
 
 
@@ -145,12 +148,62 @@ def term_matches_pod(term: PodAffinityTerm, owner: Pod, other: Pod) -> bool:
     return term.label_selector.matches(other.metadata.labels)
 
 
+_MEMO: dict[int, tuple[object, dict[str, int]]] = {}
+_MEMO_SIZE = 1 << 16
+
+
+def _memo(source: object, compute: Callable[[], dict[str, int]]) -> dict[str, int]:
+    """
+    ``compute()``, remembered for the immutable ``source`` it derives from, by identity.
+
+    Every cycle reads the requests of every bound pod and the allocatable of
+    every node; pods and nodes are immutable, and an object updated elsewhere
+    (status, labels) keeps its spec and allocatable objects, so they are
+    computed once rather than once per cycle. Entries hold ``source``, so
+    its id cannot be reused while remembered; the memo is bounded.
+    """
+    found = _MEMO.get(id(source))
+    if found is not None and found[0] is source:
+        return found[1]
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    result = compute()
+    _MEMO[id(source)] = (source, result)
+    return result
+
+
 @attrs.frozen
 class Snapshot:
     """Nodes by name (sorted) and the non-terminal pods bound to each."""
 
     nodes: Mapping[str, Node]
     pods: Mapping[str, Sequence[Pod]]
+    anti_affinity: tuple[tuple[str, Pod, tuple[PodAffinityTerm, ...]], ...] = attrs.field(
+        init=False, eq=False, repr=False
+    )
+    """(node, pod, its required anti-affinity terms) for every placed pod that has some."""
+
+    def allocatable(self, node: str) -> dict[str, int]:
+        """:func:`allocatable` of the named node, memoised (the result must not be mutated)."""
+        resources = self.nodes[node].status.allocatable
+        return _memo(resources, lambda: allocatable(self.nodes[node]))
+
+    def requests(self, pod: Pod) -> dict[str, int]:
+        """:func:`pod_requests`, memoised per pod spec (the result must not be mutated)."""
+        return _memo(pod.spec, lambda: pod_requests(pod))
+
+    @anti_affinity.default
+    def _anti_affinity(self) -> tuple[tuple[str, Pod, tuple[PodAffinityTerm, ...]], ...]:
+        # Computed once per cycle: the InterPodAffinity filter checks it for every node.
+        found = []
+        for name, pods in self.pods.items():
+            for pod in pods:
+                affinity = pod.spec.affinity
+                rules = affinity.pod_anti_affinity if affinity else None
+                terms = rules.required_during_scheduling_ignored_during_execution if rules else ()
+                if terms:
+                    found.append((name, pod, tuple(terms)))
+        return tuple(found)
 
     @classmethod
     def of(cls, nodes: Iterable[Node], pods_by_node: Mapping[str, Iterable[Pod]]) -> Snapshot:

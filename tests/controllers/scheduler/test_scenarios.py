@@ -209,3 +209,12 @@ def test_owner_replicas_spread_by_default() -> None:
     replicas = [owned(pod(f"r{i}", cpu="10m"), owner) for i in range(6)]
     bound = place_all(replicas, [node("a"), node("b"), node("c")])
     assert [2, 2, 2] == [len(bound[n]) for n in "abc"]
+
+
+def test_trace_off_decides_the_same() -> None:
+    """Without the trace, the node and the FailedScheduling message are the same; no trace."""
+    nodes = [node("cp", taints=[CONTROL_PLANE]), node("w1", cpu="1"), node("w2", cpu="2")]
+    bound = {"w2": [pod("x", cpu="500m")]}
+    for p in (pod("p", cpu="500m"), pod("q", cpu="1500m"), pod("r", cpu="3")):
+        traced, bare = schedule(p, nodes, bound), schedule(p, nodes, bound, trace=False)
+        assert (traced.node, traced.message, ()) == (bare.node, bare.message, bare.trace)
