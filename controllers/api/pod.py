@@ -178,6 +178,7 @@ def deletion_grace_period(pod: Pod) -> int:
     kind="Pod",
     field_selectors=_SELECTABLE,
     grace_period=deletion_grace_period,
+    initial_status=lambda _pod: PodStatus(phase="Pending"),
 )
 @attrs.frozen(kw_only=True)
 class Pod(Resource):

@@ -162,7 +162,7 @@ class Cluster(Objects, Faults):
             # The reconciler reads only the decision's node and message: no trace needed.
             scheduler.setup(manager, recorder=self._recorder("default-scheduler"), trace=False)
         elif component == "kubelet":
-            self._kubelets = kubelet.setup(manager, self.fleet, recorder=self._recorder("kubelet"))
+            self._kubelets = kubelet.setup(manager, self.fleet, events=self._events)
         else:
             gc.setup(manager, _owned_kinds())
             namespace.setup(manager, _namespaced_kinds())

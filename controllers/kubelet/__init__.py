@@ -141,14 +141,14 @@ def setup(
     manager: reconcile.Manager,
     fleet: Fleet,
     *,
-    recorder: reconcile.EventRecorder | None = None,
+    events: bool = False,
 ) -> Kubelets:
     """
     Add the kubelet controllers for every node of ``fleet`` to ``manager``.
 
-    ``recorder`` (component ``kubelet``) receives the pods' events (Pulled,
-    Created, Started, Killing, BackOff, Unhealthy...); without one none are
-    recorded.
+    With ``events``, each node's kubelet records the pods' events (Pulled,
+    Created, Started, Killing, BackOff, Unhealthy...) as component
+    ``kubelet`` on host ``<node>``, as Kubernetes does.
     """
     pods = manager.store(Pod)
     nodes = manager.store(Node)
@@ -156,7 +156,7 @@ def setup(
     pod_controller: reconcile.Controller[Pod] = reconcile.Controller(
         name="kubelet-pods",
         reconciler=PodWorker(
-            manager.client, pods=pods, fleet=fleet, clock=manager.clock, recorder=recorder
+            manager.client, pods=pods, fleet=fleet, clock=manager.clock, events=events
         ),
         for_=Pod,
     )

@@ -57,6 +57,7 @@ __all__ = [
     "admit",
     "advance",
     "crash_loop_delay",
+    "finished",
     "next_wake",
     "stopped",
 ]
@@ -165,7 +166,7 @@ def _due(pod: Pod, rt: PodRuntime) -> Iterator[tuple[float, int, int, str, Actio
             grace = pod.metadata.deletion_grace_period_seconds or 0
             yield seconds(deletion) - grace, 0, 0, "", "kill"
         ads = pod.spec.active_deadline_seconds
-        if ads is not None and not rt.deadline_exceeded:
+        if ads is not None and not rt.deadline_exceeded and not finished(rt):
             yield rt.admitted_at + ads, 1, 0, "", "deadline"
     for index, run in enumerate(rt.containers.values()):
         name = run.name
@@ -199,6 +200,15 @@ def advance(
         at, _, _, name, action = event
         rt = _apply(pod, rt, name, action, at=at, timings=timings, happened=happened)
     return rt, happened
+
+
+def finished(rt: PodRuntime) -> bool:
+    """Whether the pod ran to its end by itself: nothing runs and nothing will restart."""
+    if rt.failed_init:
+        return True
+    if not rt.initialized:
+        return False
+    return all(rt.run(n).state == "terminated" for n in rt.main_order)
 
 
 def stopped(rt: PodRuntime) -> bool:

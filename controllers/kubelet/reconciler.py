@@ -54,13 +54,14 @@ class PodWorker:
         pods: Store[Pod],
         fleet: Fleet,
         clock: Clock,
-        recorder: EventRecorder | None = None,
+        events: bool = False,
     ) -> None:
         self._client = client
         self._pods = pods
         self._fleet = fleet
         self._clock = clock
-        self._recorder = recorder
+        self._events = events
+        self._recorders: dict[str, EventRecorder] = {}
 
     async def reconcile(self, request: Request) -> Result:
         pod = self._pods.get(request)
@@ -92,12 +93,13 @@ class PodWorker:
             return Result.done()
         rt, happened = advance(pod, rt, now=now, timings=agent.timings)
         agent.pods[key] = rt
-        if self._recorder is not None:
+        if self._events and happened:
+            recorder = self._recorder(agent.name)
             for event in happened:
                 if event.warning:
-                    await self._recorder.warning(pod, reason=event.reason, message=event.message)
+                    await recorder.warning(pod, reason=event.reason, message=event.message)
                 else:
-                    await self._recorder.normal(pod, reason=event.reason, message=event.message)
+                    await recorder.normal(pod, reason=event.reason, message=event.message)
         status = pod_status(pod, rt, host_ip=agent.address, now=now)
         if status != pod.status:
             pod = await self._client.update_status(attrs.evolve(pod, status=status))
@@ -109,6 +111,16 @@ class PodWorker:
         if wake is None:
             return Result.done()
         return Result.after(max(wake - now, 0.0) + _EPSILON)
+
+    def _recorder(self, node: str) -> EventRecorder:
+        """The node's kubelet recorder: component ``kubelet``, host the node's name."""
+        recorder = self._recorders.get(node)
+        if recorder is None:
+            recorder = EventRecorder(
+                self._client, component="kubelet", clock=self._clock, host=node
+            )
+            self._recorders[node] = recorder
+        return recorder
 
     async def _confirm_deletion(self, pod: Pod) -> None:
         """Finish a graceful deletion: the containers are gone, so is the pod."""

@@ -47,6 +47,10 @@ def phase(rt: PodRuntime) -> str:
     """The pod phase for ``rt`` (see the module docstring)."""
     if rt.failed_init or rt.deadline_exceeded:
         return "Failed"
+    if rt.kill_at is not None and not rt.initialized:
+        # Deleted before its app containers ran: once stopped, it failed.
+        running = any(r.state == "running" for r in rt.containers.values())
+        return "Pending" if running else "Failed"
     if not rt.initialized:
         return "Pending"
     mains = [rt.run(n) for n in rt.main_order]

@@ -107,7 +107,7 @@ def prepare_create(
     )
     new: R
     if table.status_subresource:
-        new = table.replace(obj, metadata=new_meta, status=table.default_status())
+        new = table.replace(obj, metadata=new_meta, status=table.default_status(obj))
     else:
         new = table.replace(obj, metadata=new_meta)
     return new

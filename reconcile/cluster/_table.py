@@ -116,8 +116,10 @@ class Table:
         self.previous.clear()
         self.compacted = rv
 
-    def default_status(self) -> Any:
-        """A fresh default ``status`` (what ``create`` stores under a status subresource)."""
+    def default_status(self, obj: Resource | None = None) -> Any:
+        """What ``create`` stores as the ``status`` of ``obj`` under a status subresource."""
+        if obj is not None and self.kind.initial_status is not None:
+            return self.kind.initial_status(obj)
         default = attrs.fields_dict(self.cls)["status"].default
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
             return default.factory()  # type: ignore[union-attr]

@@ -60,6 +60,11 @@ class Kind:
     )
     """Extra fields usable in field selectors (``metadata.name``/``namespace`` always are)."""
     grace_period: Callable[[Any], int] | None = attrs.field(default=None, eq=False, repr=False)
+    initial_status: Callable[[Any], Any] | None = attrs.field(default=None, eq=False, repr=False)
+    """
+    For kinds with a status subresource, the status ``create`` stores for an
+    object (Kubernetes: a new Pod is ``Pending``); ``None``: the field's default.
+    """
     """
     For kinds deleted gracefully (Kubernetes: Pods), the default grace period in
     seconds of an object; ``None`` for kinds whose deletion is immediate.
@@ -172,6 +177,7 @@ def kind(
     status_subresource: bool | None = None,
     field_selectors: Mapping[str, FieldGetter] | None = None,
     grace_period: Callable[[Any], int] | None = None,
+    initial_status: Callable[[Any], Any] | None = None,
     into: KindRegistry | None = None,
 ) -> Callable[[type[R]], type[R]]:
     """
@@ -217,6 +223,7 @@ def kind(
             else status_subresource,
             field_selectors=FrozenDict(field_selectors or {}),
             grace_period=grace_period,
+            initial_status=initial_status,
         )
         (into or registry).register(cls)
         return cls

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import pytest
-
 from controllers import Cluster, run
 from controllers.api.core import Node, Pod
 from controllers.kubelet.lifecycle import EXIT_KILLED
@@ -465,14 +463,6 @@ def test_user_noexecute_taint_evicts_pods() -> None:
     scenario(body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a created pod has status.phase '' until a kubelet reports; the API server's "
-        "pod strategy (PrepareForCreate) sets phase Pending on create, so a pod that "
-        "cannot be scheduled should show Pending"
-    ),
-)
 def test_a_pod_that_cannot_be_scheduled_is_pending() -> None:
     big = "    resources:\n      requests: {cpu: '1000'}\n"
 
@@ -484,14 +474,6 @@ def test_a_pod_that_cannot_be_scheduled_is_pending() -> None:
     assert scenario(body) == "Pending"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "kubelet events have source.host '' : one EventRecorder(component='kubelet') without "
-        "host= is shared by every node, while a real kubelet records source.host (and "
-        "reportingInstance) as its node name, which `kubectl describe` shows"
-    ),
-)
 def test_kubelet_events_name_their_node() -> None:
     async def body(cluster: Cluster) -> tuple[str, set[str]]:
         await cluster.apply(pod_yaml("web"))

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-import pytest
 
 from controllers.api import load
 from controllers.api.container import ContainerStatus
@@ -538,14 +537,6 @@ def test_active_deadline_fails_the_pod_with_deadline_exceeded() -> None:
     assert sim.container().state.terminated is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "lifecycle._due yields the activeDeadlineSeconds event for a pod that already "
-        "finished, so a Succeeded pod turns Failed/DeadlineExceeded when the deadline "
-        "passes; Kubernetes only applies the deadline to pods not yet in a terminal phase"
-    ),
-)
 def test_active_deadline_does_not_fail_a_pod_that_already_succeeded() -> None:
     pod = make_pod(scripts={"app": "exit=0@5s"}, policy="Never", spec={"activeDeadlineSeconds": 30})
     sim = Sim.start(pod).until(20)
@@ -563,14 +554,6 @@ def test_pod_deleted_before_its_app_containers_started_ends_failed() -> None:
     assert sim.status.phase == "Failed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "status.phase returns Pending for a stopped pod whose init containers had not "
-        "completed (the `not rt.initialized` check comes before the kill_at check), while "
-        "a stopped pod whose app containers never started is Failed: both should be Failed"
-    ),
-)
 def test_pod_deleted_during_init_ends_failed() -> None:
     sim = Sim.start(_init_pod(second="exit=0@50s")).until(10)
     assert sim.status.phase == "Pending"
