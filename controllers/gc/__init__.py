@@ -42,9 +42,29 @@ __all__ = [
     "Snapshot",
     "StoreGraph",
     "apply",
+    "ownership_changed",
     "plan",
     "setup",
 ]
+
+
+def ownership_changed(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+    """
+    The events the collector acts on: adds, deletes, and updates of owner
+    references, finalizers or the deletion timestamp.
+
+    Other updates (a Lease renewal, a status write) cannot change what is
+    garbage, so they are not worth a reconcile of every related object.
+    """
+    if old is None or new is None:
+        return True
+    a, b = old.metadata, new.metadata
+    return (
+        a.owner_references != b.owner_references
+        or a.finalizers != b.finalizers
+        or a.deletion_timestamp != b.deletion_timestamp
+        or a.uid != b.uid
+    )
 
 
 def setup(
@@ -62,7 +82,11 @@ def setup(
             return related_keys(graph, kind, obj)
 
         watches = [
-            reconcile.Watch(kind=source, mapper=reconcile.enqueue_mapped(related))
+            reconcile.Watch(
+                kind=source,
+                mapper=reconcile.enqueue_mapped(related),
+                predicates=(ownership_changed,),
+            )
             for source in kinds
         ]
         controller: reconcile.Controller[reconcile.Resource] = reconcile.Controller(
@@ -70,6 +94,7 @@ def setup(
             reconciler=Collector(manager.client, kind, graph),
             for_=kind,
             watches=watches,
+            predicates=(ownership_changed,),
         )
         controllers.append(manager.add(controller))
     return controllers

@@ -63,14 +63,19 @@ class StoreGraph:
 
     stores: Mapping[type[Resource], Store[Resource]]
     overlay: _Overlay = attrs.field(factory=dict)
+    _by_name: dict[tuple[str, str], type[Resource]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
 
     def kind_for(self, api_version: str, kind: str) -> type[Resource] | None:
+        """The graph's kind named by an owner reference's ``apiVersion`` and ``kind``."""
         group = api_version.rpartition("/")[0]
-        for k in self.stores:
-            declared = kind_of(k)
-            if declared.kind == kind and declared.group == group:
-                return k
-        return None
+        by_name = self._by_name
+        if not by_name:
+            for k in self.stores:
+                declared = kind_of(k)
+                by_name[declared.group, declared.kind] = k
+        return by_name.get((group, kind))
 
     def get(self, kind: type[Resource], key: ObjectKey) -> Resource | None:
         if (kind, key) in self.overlay:

@@ -103,6 +103,18 @@ def _node_pods_indexer(pod: Pod) -> Iterable[str]:
     return (pod.spec.node_name,) if pod.spec.node_name else ()
 
 
+def _taints_changed(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+    """Node events that can change an eviction: adds, deletes and taint changes."""
+    if not isinstance(old, Node) or not isinstance(new, Node):
+        return True
+    return old.spec.taints != new.spec.taints
+
+
+def _added_or_gone(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+    """Node events that can orphan or adopt pods: a node appearing or disappearing."""
+    return old is None or new is None
+
+
 def setup(
     manager: reconcile.Manager,
     *,
@@ -125,9 +137,18 @@ def setup(
         manager.informers.get(Pod).add_indexer(INDEX_NODE_NAME, _node_pods_indexer)
 
     def lease_node(obj: reconcile.Resource) -> list[reconcile.ObjectKey]:
+        """
+        The node of a heartbeat Lease, when that node is not Ready.
+
+        A Ready node needs no reconcile per renewal: the controller looks again
+        when the node would go stale, and sees the renewal then. A node that
+        is not Ready must react to its first heartbeat at once.
+        """
         if obj.metadata.namespace != LEASE_NAMESPACE:
             return []
-        return [reconcile.ObjectKey(namespace="", name=obj.metadata.name)]
+        key = reconcile.ObjectKey(namespace="", name=obj.metadata.name)
+        node = nodes.get(key)
+        return [] if node is not None and node_ready(node) == "True" else [key]
 
     def ready_pod_node(obj: reconcile.Resource) -> list[reconcile.ObjectKey]:
         """A Ready pod's node, when that node is not ready (so the pod gets marked)."""
@@ -163,13 +184,21 @@ def setup(
             manager.client, pods=pods, nodes=nodes, clock=manager.clock, recorder=recorder
         ),
         for_=Pod,
-        watches=[reconcile.Watch(kind=Node, mapper=reconcile.enqueue_mapped(node_pods))],
+        watches=[
+            reconcile.Watch(
+                kind=Node, mapper=reconcile.enqueue_mapped(node_pods), predicates=(_taints_changed,)
+            )
+        ],
     )
     pod_gc: reconcile.Controller[Pod] = reconcile.Controller(
         name="pod-garbage-collector",
         reconciler=PodGarbageCollector(manager.client, pods=pods, nodes=nodes),
         for_=Pod,
-        watches=[reconcile.Watch(kind=Node, mapper=reconcile.enqueue_mapped(node_pods))],
+        watches=[
+            reconcile.Watch(
+                kind=Node, mapper=reconcile.enqueue_mapped(node_pods), predicates=(_added_or_gone,)
+            )
+        ],
     )
     return Controllers(
         node_lifecycle=manager.add(node_lifecycle),
