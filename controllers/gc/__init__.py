@@ -73,28 +73,50 @@ def setup(
     """Add one garbage-collecting controller per kind in ``kinds`` to ``manager``."""
     kinds = list(dict.fromkeys(kinds))
     graph = StoreGraph({k: manager.store(k) for k in kinds})
+    by_kind: dict[type[reconcile.Resource], reconcile.Controller[reconcile.Resource]] = {}
+
+    def fan_out(
+        obj: reconcile.Resource, source: type[reconcile.Resource]
+    ) -> list[reconcile.ObjectKey]:
+        """
+        Enqueue what a change of ``obj`` (of kind ``source``) concerns in every kind.
+
+        One handler per source kind, instead of one per pair of kinds: a
+        write then costs one dispatch, however many kinds are collected.
+        Keys of ``source`` itself are returned; the others are enqueued on
+        their kind's controller directly.
+        """
+        own: list[reconcile.ObjectKey] = []
+        for target, controller in by_kind.items():
+            keys = related_keys(graph, target, obj)
+            if target is source:
+                own = keys
+            else:
+                for key in keys:
+                    controller.enqueue(key)
+        return own
+
     controllers = []
     for kind in kinds:
 
         def related(
             obj: reconcile.Resource, kind: type[reconcile.Resource] = kind
         ) -> list[reconcile.ObjectKey]:
-            return related_keys(graph, kind, obj)
+            return fan_out(obj, kind)
 
-        watches = [
-            reconcile.Watch(
-                kind=source,
-                mapper=reconcile.enqueue_mapped(related),
-                predicates=(ownership_changed,),
-            )
-            for source in kinds
-        ]
         controller: reconcile.Controller[reconcile.Resource] = reconcile.Controller(
             name=f"garbage-collector/{reconcile.kind_of(kind).resource}",
             reconciler=Collector(manager.client, kind, graph),
             for_=kind,
-            watches=watches,
+            watches=[
+                reconcile.Watch(
+                    kind=kind,
+                    mapper=reconcile.enqueue_mapped(related),
+                    predicates=(ownership_changed,),
+                )
+            ],
             predicates=(ownership_changed,),
         )
+        by_kind[kind] = controller
         controllers.append(manager.add(controller))
     return controllers

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import attrs
 
 from controllers.api.common import ResourceList
-from controllers.api.core import Taint
+from controllers.api.core import NodeStatus, Taint
 from controllers.api.pod import Pod
 from controllers.kubelet.runtime import Override, PodRuntime, ProbeState, Timings
 from controllers.kubelet.script import ProbeKind, Window
@@ -61,6 +61,7 @@ class NodeAgent:
         self.pods: dict[ObjectKey, PodRuntime] = {}
         self.static_pods: dict[str, Pod] = {}
         self.mirrors: set[ObjectKey] = set()
+        self.reported: NodeStatus | None = None  # the node status last written or confirmed
         self._next_ip = 0
 
     @property

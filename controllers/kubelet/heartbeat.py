@@ -216,11 +216,16 @@ class Heartbeat:
                 node = await self._client.create(_registration(agent))
             except AlreadyExistsError:
                 return Result.after(0.1)  # the cache is behind: look again shortly
-        status = node_status(agent, node.status, now)
-        if status != node.status or _heartbeat_age(status, now) >= STATUS_REPORT_INTERVAL:
-            if status == node.status:
-                status = _refreshed(status, now)
-            node = await self._client.update_status(attrs.evolve(node, status=status))
+        # The status this kubelet last wrote or confirmed is still what the API
+        # shows: nothing to compare until the next report is due.
+        confirmed = node.status is agent.reported
+        if not confirmed or _heartbeat_age(node.status, now) >= STATUS_REPORT_INTERVAL:
+            status = node_status(agent, node.status, now)
+            if status != node.status or _heartbeat_age(status, now) >= STATUS_REPORT_INTERVAL:
+                if status == node.status:
+                    status = _refreshed(status, now)
+                node = await self._client.update_status(attrs.evolve(node, status=status))
+            agent.reported = node.status
         renew_in = await self._renew(agent, node, now)
         await self._sync_mirrors(agent, node)
         return Result.after(renew_in)

@@ -342,7 +342,10 @@ class _Enqueuer:
         return is_enqueue_self(self.mapper)
 
     def _allowed(self, old: Resource | None, new: Resource | None) -> bool:
-        return all(p(old, new) for p in self.predicates)
+        predicates = self.predicates
+        if len(predicates) == 1:  # the common case, without a generator per event
+            return predicates[0](old, new)
+        return all(p(old, new) for p in predicates)
 
     def _enqueue(self, keys: Iterable[ObjectKey]) -> None:
         for key in keys:
