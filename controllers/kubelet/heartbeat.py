@@ -263,6 +263,8 @@ class Heartbeat:
 
     async def _sync_mirrors(self, agent: NodeAgent, node: Node) -> None:
         """Create missing mirror pods; delete those whose static pod is gone."""
+        if not agent.static_pods and not agent.mirrors:
+            return  # most nodes: nothing to mirror
         wanted = {m.key: m for m in (mirror_pod(p, node) for p in agent.static_pods.values())}
         for key, pod in wanted.items():
             existing = self._pods.get(key)
