@@ -110,6 +110,20 @@ def _taints_changed(old: reconcile.Resource | None, new: reconcile.Resource | No
     return old.spec.taints != new.spec.taints
 
 
+def _placement_changed(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+    """
+    Pod events that can change an eviction or orphan a pod: adds, deletes,
+    binding, tolerations and the deletion mark (status writes cannot).
+    """
+    if not isinstance(old, Pod) or not isinstance(new, Pod):
+        return True
+    return (
+        old.spec.node_name != new.spec.node_name
+        or old.spec.tolerations != new.spec.tolerations
+        or old.metadata.deletion_timestamp != new.metadata.deletion_timestamp
+    )
+
+
 def _added_or_gone(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
     """Node events that can orphan or adopt pods: a node appearing or disappearing."""
     return old is None or new is None
@@ -184,6 +198,7 @@ def setup(
             manager.client, pods=pods, nodes=nodes, clock=manager.clock, recorder=recorder
         ),
         for_=Pod,
+        predicates=(_placement_changed,),
         watches=[
             reconcile.Watch(
                 kind=Node, mapper=reconcile.enqueue_mapped(node_pods), predicates=(_taints_changed,)
@@ -194,6 +209,7 @@ def setup(
         name="pod-garbage-collector",
         reconciler=PodGarbageCollector(manager.client, pods=pods, nodes=nodes),
         for_=Pod,
+        predicates=(_placement_changed,),
         watches=[
             reconcile.Watch(
                 kind=Node, mapper=reconcile.enqueue_mapped(node_pods), predicates=(_added_or_gone,)
