@@ -24,7 +24,7 @@ import reconcile
 from controllers.api.core import Node
 from controllers.api.pod import Pod
 from controllers.scheduler.plan import Decision, NodeTrace, failure_message, schedule
-from controllers.scheduler.reconciler import RETRY_UNSCHEDULABLE, Scheduler, pending_keys
+from controllers.scheduler.reconciler import RETRY_UNSCHEDULABLE, Scheduler
 
 __all__ = [
     "RETRY_UNSCHEDULABLE",
@@ -32,9 +32,28 @@ __all__ = [
     "NodeTrace",
     "Scheduler",
     "failure_message",
+    "node_changed",
     "schedule",
     "setup",
 ]
+
+
+def node_changed(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+    """
+    Whether a node event can change a decision: an added or removed node, or
+    new labels, spec (taints, ``unschedulable``) or allocatable resources.
+
+    Heartbeats (conditions, ``lastHeartbeatTime``) change nothing the filters
+    and scores read, so they requeue no pending pod (kube-scheduler's queueing
+    hints skip them likewise).
+    """
+    if not isinstance(old, Node) or not isinstance(new, Node):
+        return True
+    return (
+        old.spec != new.spec
+        or old.metadata.labels != new.metadata.labels
+        or old.status.allocatable != new.status.allocatable
+    )
 
 
 def setup(
@@ -46,28 +65,33 @@ def setup(
     """
     Add the scheduler's controller for Pods to ``manager``.
 
-    Node events requeue every pending pod. ``recorder`` (component
+    Only pod events that can give the scheduler work pass (see
+    :meth:`Scheduler.concerns`). Node events that can change a decision (see :func:`node_changed`)
+    requeue every pending pod that was found unschedulable. ``recorder`` (component
     ``default-scheduler``, as in Kubernetes) receives ``FailedScheduling``
     events; without one, none are recorded. ``trace=False`` skips building
     each decision's per-node trace (see :func:`schedule`); bindings are the same.
     """
-    pods = manager.store(Pod)
-    nodes = manager.store(Node)
+    reconciler = Scheduler(
+        manager.client,
+        pods=manager.informers.get(Pod),
+        nodes=manager.informers.get(Node),
+        clock=manager.clock,
+        recorder=recorder,
+        trace=trace,
+    )
 
-    def pending(_: reconcile.Resource) -> list[reconcile.ObjectKey]:
-        return pending_keys(pods)
+    def unschedulable(_: reconcile.Resource) -> list[reconcile.ObjectKey]:
+        return reconciler.unschedulable()
 
+    watch_nodes = reconcile.Watch(
+        kind=Node, mapper=reconcile.enqueue_mapped(unschedulable), predicates=(node_changed,)
+    )
     controller: reconcile.Controller[Pod] = reconcile.Controller(
         name="default-scheduler",
-        reconciler=Scheduler(
-            manager.client,
-            pods=pods,
-            nodes=nodes,
-            clock=manager.clock,
-            recorder=recorder,
-            trace=trace,
-        ),
+        reconciler=reconciler,
         for_=Pod,
-        watches=[reconcile.Watch(kind=Node, mapper=reconcile.enqueue_mapped(pending))],
+        predicates=[reconciler.concerns],
+        watches=[watch_nodes],
     )
     return manager.add(controller)

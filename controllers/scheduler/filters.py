@@ -10,6 +10,7 @@ can give several reasons at once (``Insufficient cpu`` and ``Insufficient memory
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from controllers.api.pod import Pod
@@ -17,6 +18,7 @@ from controllers.api.scheduling import PodAffinityTerm, Taint, TopologySpreadCon
 from controllers.scheduler.snapshot import (
     Snapshot,
     matches_node_selector,
+    requests,
     term_matches_pod,
     tolerates,
 )
@@ -60,7 +62,7 @@ def node_name(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ...]:
 
 def node_unschedulable(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ...]:
     """A cordoned node takes only pods tolerating ``node.kubernetes.io/unschedulable``."""
-    if not snapshot.nodes[node].spec.unschedulable:
+    if not snapshot.infos[node].node.spec.unschedulable:
         return ()
     if any(tolerates(t, _UNSCHEDULABLE_TAINT) for t in pod.spec.tolerations):
         return ()
@@ -74,7 +76,10 @@ def node_affinity(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ...]:
 
 def taint_toleration(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ...]:
     """The first ``NoSchedule``/``NoExecute`` taint no toleration tolerates."""
-    for taint in snapshot.nodes[node].spec.taints:
+    taints = snapshot.infos[node].node.spec.taints
+    if not taints:
+        return ()
+    for taint in taints:
         if taint.effect not in ("NoSchedule", "NoExecute"):
             continue
         if not any(tolerates(t, taint) for t in pod.spec.tolerations):
@@ -84,27 +89,40 @@ def taint_toleration(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ...]
 
 def resources_fit(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ...]:
     """Requests against allocatable minus what the node's pods already request; pod count."""
-    free = snapshot.allocatable(node)
-    placed = snapshot.pods[node]
-    reasons = []
-    if len(placed) + 1 > free.get("pods", 0):
-        reasons.append(REASON_TOO_MANY_PODS)
-    wanted = snapshot.requests(pod)
-    used: dict[str, int] = {}
-    for other in placed:
-        for name, amount in snapshot.requests(other).items():
-            used[name] = used.get(name, 0) + amount
-    for name in sorted(wanted):
-        shortfall = wanted[name] > free.get(name, 0) - used.get(name, 0)
-        if name != "pods" and wanted[name] > 0 and shortfall:
+    info = snapshot.infos[node]
+    left = info.left
+    wanted = _SORTED_REQUESTS.get(id(pod))
+    if wanted is None or wanted[0] is not pod:
+        wanted = _sorted_requests(pod)
+    reasons = [REASON_TOO_MANY_PODS] if info.room < 1 else []
+    for name, amount in wanted[1]:
+        if amount > left.get(name, 0):
             reasons.append(f"Insufficient {name}")
-    return tuple(reasons)
+    return tuple(reasons) if reasons else ()
+
+
+_SORTED_REQUESTS: dict[int, tuple[Pod, tuple[tuple[str, int], ...]]] = {}
+
+
+def _sorted_requests(pod: Pod) -> tuple[Pod, tuple[tuple[str, int], ...]]:
+    # The positive requests other than ``pods``, by name (the order of the reasons),
+    # remembered for the last pod only: a cycle checks one pod against every node.
+    wanted = requests(pod)
+    found = (pod, tuple((n, wanted[n]) for n in sorted(wanted) if n != "pods" and wanted[n] > 0))
+    _SORTED_REQUESTS.clear()
+    _SORTED_REQUESTS[id(pod)] = found
+    return found
 
 
 def _required(pod: Pod, anti: bool) -> Sequence[PodAffinityTerm]:
     affinity = pod.spec.affinity
     rules = (affinity.pod_anti_affinity if anti else affinity.pod_affinity) if affinity else None
     return rules.required_during_scheduling_ignored_during_execution if rules else ()
+
+
+def _selected(pod: Pod, term: PodAffinityTerm, snapshot: Snapshot) -> list[str]:
+    # The nodes of the placed pods the term (of ``pod``) selects; once per cycle and term.
+    return [n for n, other in snapshot.placed() if term_matches_pod(term, pod, other)]
 
 
 def _same_domain(snapshot: Snapshot, key: str, a: str, b: str) -> bool:
@@ -119,7 +137,9 @@ def inter_pod_affinity(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ..
         any_match = False
         satisfied = True
         for term in affinity:
-            matched = [n for n, other in snapshot.placed() if term_matches_pod(term, pod, other)]
+            matched = snapshot.derived(
+                ("affinity", id(term)), functools.partial(_selected, pod, term, snapshot)
+            )
             any_match = any_match or bool(matched)
             if not any(_same_domain(snapshot, term.topology_key, node, n) for n in matched):
                 satisfied = False
@@ -128,11 +148,11 @@ def inter_pod_affinity(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ..
         if not satisfied and (any_match or not self_match):
             return (REASON_AFFINITY,)
     for term in _required(pod, anti=True):
-        for other_node, other in snapshot.placed():
-            if term_matches_pod(term, pod, other) and _same_domain(
-                snapshot, term.topology_key, node, other_node
-            ):
-                return (REASON_ANTI_AFFINITY,)
+        selected = snapshot.derived(
+            ("anti-affinity", id(term)), functools.partial(_selected, pod, term, snapshot)
+        )
+        if any(_same_domain(snapshot, term.topology_key, node, n) for n in selected):
+            return (REASON_ANTI_AFFINITY,)
     for other_node, other, terms in snapshot.anti_affinity:
         for term in terms:
             if term_matches_pod(term, other, pod) and _same_domain(
@@ -186,7 +206,10 @@ def topology_spread(pod: Pod, node: str, snapshot: Snapshot) -> tuple[str, ...]:
         domain = snapshot.label(node, constraint.topology_key)
         if domain is None:
             return (REASON_SPREAD_LABEL,)
-        counts = spread_counts(pod, constraint, keys, snapshot)
+        counts = snapshot.derived(
+            ("spread", id(constraint)),
+            functools.partial(spread_counts, pod, constraint, keys, snapshot),
+        )
         minimum = min(counts.values(), default=0)
         if constraint.min_domains is not None and len(counts) < constraint.min_domains:
             minimum = 0

@@ -3,7 +3,8 @@ The scheduler's scores: each gives every feasible node 0-100, higher is better.
 
 Pure; no I/O. A score is ``(pod, feasible node names, snapshot) -> {node: 0..100}``
 because most scores are normalised over the feasible nodes, as Kubernetes'
-``NormalizeScore`` does. :data:`SCORES` lists them with Kubernetes' default
+``NormalizeScore`` does; a node left out scores 0 (a score that has nothing to
+say for the pod returns ``{}``). :data:`SCORES` lists them with Kubernetes' default
 weights. ``OwnerSpread`` stands in for Kubernetes' default (system) topology
 spreading: fewer pods of the same controller owner on a node is better.
 """
@@ -11,12 +12,15 @@ spreading: fewer pods of the same controller owner on a node is better.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 from controllers.api.pod import Pod
 from controllers.api.scheduling import PodAffinityTerm
 from controllers.scheduler.snapshot import (
     Snapshot,
     matches_term,
+    memo_key,
+    nonzero_requests,
     term_matches_pod,
     tolerates,
 )
@@ -25,9 +29,6 @@ from reconcile import controller_of
 __all__ = ["SCORES", "Score"]
 
 Score = Callable[[Pod, Sequence[str], Snapshot], dict[str, int]]
-
-_DEFAULT_CPU_MILLIS = 100  # Kubernetes scores a pod without requests as if it asked for these
-_DEFAULT_MEMORY_BYTES = 200 * 2**20
 
 
 def _scaled(raw: Mapping[str, int], *, reverse: bool = False) -> dict[str, int]:
@@ -47,6 +48,8 @@ def node_affinity(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[st
     preferred = (
         node_affinity.preferred_during_scheduling_ignored_during_execution if node_affinity else ()
     )
+    if not preferred:
+        return {}  # every node scores 0
     raw = {
         n: sum(p.weight for p in preferred if matches_term(p.preference, snapshot.nodes[n]))
         for n in nodes
@@ -57,15 +60,20 @@ def node_affinity(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[st
 def taint_toleration(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[str, int]:
     """Fewer untolerated ``PreferNoSchedule`` taints is better."""
     tolerations = [t for t in pod.spec.tolerations if t.effect in ("", "PreferNoSchedule")]
-    raw = {
-        n: sum(
-            1
-            for taint in snapshot.nodes[n].spec.taints
-            if taint.effect == "PreferNoSchedule"
-            and not any(tolerates(t, taint) for t in tolerations)
-        )
-        for n in nodes
-    }
+    infos = snapshot.infos
+    tainted = snapshot.tainted.intersection(nodes) if snapshot.tainted else ()
+    if not tainted:
+        return dict.fromkeys(nodes, 100)  # what every node's raw 0 scales to
+    raw = dict.fromkeys(nodes, 0)
+    for n in tainted:
+        taints = infos[n].node.spec.taints
+        if taints:
+            raw[n] = sum(
+                1
+                for taint in taints
+                if taint.effect == "PreferNoSchedule"
+                and not any(tolerates(t, taint) for t in tolerations)
+            )
     return _scaled(raw, reverse=True)
 
 
@@ -77,6 +85,8 @@ def inter_pod_affinity(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> di
     for rules, sign in signed:
         preferred = rules.preferred_during_scheduling_ignored_during_execution if rules else ()
         weighted.extend((w.pod_affinity_term, sign * w.weight) for w in preferred)
+    if not weighted:
+        return {}  # every node scores 0
     raw = dict.fromkeys(nodes, 0)
     for term, weight in weighted:
         counts = snapshot.domain_counts(
@@ -89,7 +99,7 @@ def inter_pod_affinity(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> di
                 raw[n] += weight * counts.get(domain, 0)
     low, high = min(raw.values(), default=0), max(raw.values(), default=0)
     if high == low:
-        return dict.fromkeys(nodes, 0)
+        return {}  # every node scores 0
     return {n: 100 * (r - low) // (high - low) for n, r in raw.items()}
 
 
@@ -98,6 +108,8 @@ def topology_spread(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[
     soft = [
         c for c in pod.spec.topology_spread_constraints if c.when_unsatisfiable == "ScheduleAnyway"
     ]
+    if not soft:
+        return dict.fromkeys(nodes, 100)
     raw = dict.fromkeys(nodes, 0)
     for constraint in soft:
         selector = constraint.label_selector
@@ -119,42 +131,33 @@ def topology_spread(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[
 
 def least_allocated(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[str, int]:
     """The mean share of cpu and memory left free after placing the pod."""
-
-    def requested(p: Pod) -> tuple[int, int]:
-        r = snapshot.requests(p)
-        return r.get("cpu") or _DEFAULT_CPU_MILLIS, r.get("memory") or _DEFAULT_MEMORY_BYTES
-
-    cpu, memory = requested(pod)
-    scores = {}
-    for n in nodes:
-        free = snapshot.allocatable(n)
-        used = [requested(p) for p in snapshot.pods[n]]
-        parts = []
-        for capacity, want in (
-            (free.get("cpu", 0), cpu + sum(c for c, _ in used)),
-            (free.get("memory", 0), memory + sum(m for _, m in used)),
-        ):
-            parts.append(100 * (capacity - want) // capacity if 0 < want <= capacity else 0)
-        scores[n] = sum(parts) // len(parts)
-    return scores
+    cpu, memory = nonzero_requests(pod)
+    infos = snapshot.infos
+    key = memo_key(("LeastAllocated", cpu, memory))  # remembered per (immutable) NodeInfo
+    found = [infos[n].memo.get(key) for n in nodes]
+    missing = found.count(None)
+    at = -1
+    for _ in range(missing):  # few: only nodes that changed since the last pod like this
+        at = found.index(None, at + 1)
+        info = infos[nodes[at]]
+        free = info.allocatable
+        used_cpu, used_memory = info.nonzero
+        capacity, want = free.get("cpu", 0), cpu + used_cpu
+        parts = 100 * (capacity - want) // capacity if 0 < want <= capacity else 0
+        capacity, want = free.get("memory", 0), memory + used_memory
+        parts += 100 * (capacity - want) // capacity if 0 < want <= capacity else 0
+        found[at] = info.memo[key] = parts // 2
+    return cast("dict[str, int]", dict(zip(nodes, found, strict=True)))
 
 
 def owner_spread(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[str, int]:
     """Fewer pods of the same controller owner (same namespace) on the node is better."""
     owner = controller_of(pod.metadata)
     if owner is None:
-        return dict.fromkeys(nodes, 0)
-    raw = {
-        n: sum(
-            1
-            for p in snapshot.pods[n]
-            if p.metadata.namespace == pod.metadata.namespace
-            and (other := controller_of(p.metadata)) is not None
-            and other.uid == owner.uid
-        )
-        for n in nodes
-    }
-    return _scaled(raw, reverse=True)
+        return {}  # every node scores 0
+    key = (pod.metadata.namespace, owner.uid)
+    infos = snapshot.infos
+    return _scaled({n: infos[n].owners.get(key, 0) for n in nodes}, reverse=True)
 
 
 SCORES: tuple[tuple[str, int, Score], ...] = (

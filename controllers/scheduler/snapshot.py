@@ -10,7 +10,9 @@ Kubernetes scheduler's cache leaves them out: they no longer hold resources.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 import attrs
 
@@ -24,15 +26,23 @@ from controllers.api.scheduling import (
     Toleration,
 )
 from controllers.scheduler.quantity import milli_value, value
+from reconcile import controller_of
 
 __all__ = [
+    "NodeInfo",
     "Snapshot",
     "matches_node_selector",
     "matches_term",
+    "memo_key",
+    "nonzero_requests",
     "pod_requests",
+    "requests",
+    "required_anti_affinity",
     "term_matches_pod",
     "tolerates",
 ]
+
+_V = TypeVar("_V")
 
 _TERMINAL = frozenset({"Succeeded", "Failed"})
 
@@ -172,58 +182,216 @@ def _memo(source: object, compute: Callable[[], dict[str, int]]) -> dict[str, in
     return result
 
 
-@attrs.frozen
+_DEFAULT_CPU_MILLIS = 100  # Kubernetes scores a pod without requests as if it asked for these
+_DEFAULT_MEMORY_BYTES = 200 * 2**20
+
+
+def requests(pod: Pod) -> dict[str, int]:
+    """:func:`pod_requests`, memoised per pod spec (the result must not be mutated)."""
+    return _memo(pod.spec, lambda: pod_requests(pod))
+
+
+def nonzero_requests(pod: Pod) -> tuple[int, int]:
+    """(cpu, memory) as scores count them: a missing request counts as Kubernetes' default."""
+    r = requests(pod)
+    return r.get("cpu") or _DEFAULT_CPU_MILLIS, r.get("memory") or _DEFAULT_MEMORY_BYTES
+
+
+def required_anti_affinity(pod: Pod) -> tuple[PodAffinityTerm, ...]:
+    """The pod's required anti-affinity terms."""
+    affinity = pod.spec.affinity
+    rules = affinity.pod_anti_affinity if affinity else None
+    return tuple(rules.required_during_scheduling_ignored_during_execution) if rules else ()
+
+
+_KEYS: dict[object, int] = {}
+_KEYS_SIZE = 1024
+_NUMBERS = itertools.count()
+
+
+def memo_key(value: object) -> int:
+    """
+    A number for the hashable ``value``, to key :attr:`NodeInfo.memo` entries.
+
+    Equal values get the same number while remembered, and a number is never
+    given to another value: numbers hash and compare far faster than tuples
+    of attrs objects, and cycles look up one entry per node.
+    """
+    found = _KEYS.get(value)
+    if found is None:
+        if len(_KEYS) >= _KEYS_SIZE:
+            _KEYS.clear()  # the forgotten values get new numbers: their entries go unused
+        found = _KEYS[value] = next(_NUMBERS)
+    return found
+
+
+@attrs.frozen(eq=False)
+class NodeInfo:
+    """
+    One node and what its live pods add up to, as kube-scheduler's ``NodeInfo``.
+
+    Built once per change of the node or of its pods (see
+    :class:`~controllers.scheduler.cache.Cache`), then read by every cycle.
+    """
+
+    node: Node
+    pods: tuple[Pod, ...]
+    allocatable: Mapping[str, int]
+    requested: Mapping[str, int]
+    """The summed :func:`pod_requests` of ``pods``."""
+    nonzero: tuple[int, int]
+    """The summed :func:`nonzero_requests` of ``pods``."""
+    owners: Mapping[tuple[str, str], int]
+    """Pods per (namespace, controller uid)."""
+    anti_affinity: tuple[tuple[Pod, tuple[PodAffinityTerm, ...]], ...]
+    """Pods with required anti-affinity terms, and those terms."""
+    left: Mapping[str, int] = attrs.field(init=False)
+    """``allocatable`` minus ``requested``, per resource either has (``pods`` not counted)."""
+    room: int = attrs.field(init=False)
+    """How many more pods the node takes (``pods`` allocatable minus ``len(pods)``)."""
+    memo: dict[object, object] = attrs.field(factory=dict, init=False, repr=False)
+    """What cycles derived from this (immutable) node state, by what they derived it for."""
+
+    @left.default
+    def _left(self) -> Mapping[str, int]:
+        names = set(self.allocatable) | set(self.requested)
+        return {n: self.allocatable.get(n, 0) - self.requested.get(n, 0) for n in names}
+
+    @room.default
+    def _room(self) -> int:
+        return self.allocatable.get("pods", 0) - len(self.pods)
+
+    @classmethod
+    def of(cls, node: Node, pods: Iterable[Pod]) -> NodeInfo:
+        """Sum up the live (non-terminal) ``pods`` of ``node``."""
+        live = tuple(p for p in pods if p.status.phase not in _TERMINAL)
+        requested: dict[str, int] = {}
+        cpu = memory = 0
+        owners: dict[tuple[str, str], int] = {}
+        anti = []
+        for pod in live:
+            for name, amount in requests(pod).items():
+                requested[name] = requested.get(name, 0) + amount
+            c, m = nonzero_requests(pod)
+            cpu, memory = cpu + c, memory + m
+            owner = controller_of(pod.metadata)
+            if owner is not None:
+                key = (pod.metadata.namespace, owner.uid)
+                owners[key] = owners.get(key, 0) + 1
+            terms = required_anti_affinity(pod)
+            if terms:
+                anti.append((pod, terms))
+        resources = node.status.allocatable
+        free = _memo(resources, lambda: allocatable(node))
+        return cls(node, live, free, requested, (cpu, memory), owners, tuple(anti))
+
+
+class _Field(Mapping[str, _V]):
+    """A read-only view of one field of every :class:`NodeInfo`, by node name."""
+
+    def __init__(self, snapshot: Snapshot, get: Callable[[NodeInfo], _V]) -> None:
+        self._infos = snapshot.infos
+        self._names = snapshot.names
+        self._get = get
+
+    def __getitem__(self, name: str) -> _V:
+        return self._get(self._infos[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+@attrs.frozen(eq=False)
 class Snapshot:
-    """Nodes by name (sorted) and the non-terminal pods bound to each."""
+    """
+    The nodes (by name, sorted) and their live pods, as one scheduling cycle sees them.
 
-    nodes: Mapping[str, Node]
-    pods: Mapping[str, Sequence[Pod]]
-    anti_affinity: tuple[tuple[str, Pod, tuple[PodAffinityTerm, ...]], ...] = attrs.field(
-        init=False, eq=False, repr=False
-    )
+    ``memo`` holds values a cycle derives once from the snapshot for the pod
+    being scheduled (Kubernetes' PreFilter state); :meth:`for_cycle` gives a
+    snapshot with an empty one.
+    """
+
+    names: tuple[str, ...]
+    infos: Mapping[str, NodeInfo]
+    anti_affinity: tuple[tuple[str, Pod, tuple[PodAffinityTerm, ...]], ...]
     """(node, pod, its required anti-affinity terms) for every placed pod that has some."""
+    tainted: frozenset[str]
+    """The nodes with taints."""
+    nodes: Mapping[str, Node] = attrs.field(init=False, repr=False)
+    pods: Mapping[str, Sequence[Pod]] = attrs.field(init=False, repr=False)
+    memo: dict[object, object] = attrs.field(factory=dict, init=False, repr=False)
 
-    def allocatable(self, node: str) -> dict[str, int]:
-        """:func:`allocatable` of the named node, memoised (the result must not be mutated)."""
-        resources = self.nodes[node].status.allocatable
-        return _memo(resources, lambda: allocatable(self.nodes[node]))
+    @nodes.default
+    def _nodes(self) -> Mapping[str, Node]:
+        return _Field(self, lambda info: info.node)
 
-    def requests(self, pod: Pod) -> dict[str, int]:
-        """:func:`pod_requests`, memoised per pod spec (the result must not be mutated)."""
-        return _memo(pod.spec, lambda: pod_requests(pod))
-
-    @anti_affinity.default
-    def _anti_affinity(self) -> tuple[tuple[str, Pod, tuple[PodAffinityTerm, ...]], ...]:
-        # Computed once per cycle: the InterPodAffinity filter checks it for every node.
-        found = []
-        for name, pods in self.pods.items():
-            for pod in pods:
-                affinity = pod.spec.affinity
-                rules = affinity.pod_anti_affinity if affinity else None
-                terms = rules.required_during_scheduling_ignored_during_execution if rules else ()
-                if terms:
-                    found.append((name, pod, tuple(terms)))
-        return tuple(found)
+    @pods.default
+    def _pods(self) -> Mapping[str, Sequence[Pod]]:
+        return _Field(self, lambda info: info.pods)
 
     @classmethod
     def of(cls, nodes: Iterable[Node], pods_by_node: Mapping[str, Iterable[Pod]]) -> Snapshot:
         """Index ``nodes``, keeping only live pods of known nodes."""
-        by_name = {n.metadata.name: n for n in sorted(nodes, key=lambda n: n.metadata.name)}
-        pods = {
-            name: tuple(p for p in pods_by_node.get(name, ()) if p.status.phase not in _TERMINAL)
-            for name in by_name
+        infos = {
+            n.metadata.name: NodeInfo.of(n, pods_by_node.get(n.metadata.name, ()))
+            for n in sorted(nodes, key=lambda n: n.metadata.name)
         }
-        return cls(by_name, pods)
+        return cls.from_infos(infos)
+
+    @classmethod
+    def from_infos(
+        cls,
+        infos: Mapping[str, NodeInfo],
+        anti_nodes: Iterable[str] | None = None,
+        tainted: frozenset[str] | None = None,
+    ) -> Snapshot:
+        """
+        A snapshot of ``infos``, whose keys must be in name order.
+
+        ``anti_nodes`` and ``tainted``, when given, are what :attr:`anti_affinity`
+        and :attr:`tainted` are computed from (``anti_nodes`` in name order:
+        the nodes with a pod that has required anti-affinity), so that the
+        other nodes need not be looked at.
+        """
+        names = infos if anti_nodes is None else anti_nodes
+        anti = tuple(
+            (name, pod, terms) for name in names for pod, terms in infos[name].anti_affinity
+        )
+        if tainted is None:
+            tainted = frozenset(name for name, info in infos.items() if info.node.spec.taints)
+        return cls(tuple(infos), infos, anti, tainted)
+
+    def for_cycle(self) -> Snapshot:
+        """The same snapshot with an empty :attr:`memo`."""
+        return Snapshot(self.names, self.infos, self.anti_affinity, self.tainted)
+
+    def derived(self, key: object, compute: Callable[[], _V]) -> _V:
+        """``compute()``, once per cycle for ``key``."""
+        memo = self.memo
+        if key in memo:
+            return memo[key]  # type: ignore[return-value]
+        value = memo[key] = compute()
+        return value
+
+    def allocatable(self, node: str) -> Mapping[str, int]:
+        """:func:`allocatable` of the named node (the result must not be mutated)."""
+        return self.infos[node].allocatable
+
+    def requests(self, pod: Pod) -> dict[str, int]:
+        """:func:`pod_requests`, memoised per pod spec (the result must not be mutated)."""
+        return requests(pod)
 
     def label(self, node: str, key: str) -> str | None:
         """The node's value for label ``key``, or ``None``."""
-        labels = self.nodes[node].metadata.labels
-        return labels.get(key)
+        return self.infos[node].node.metadata.labels.get(key)
 
     def placed(self) -> Iterable[tuple[str, Pod]]:
         """Every (node name, pod) pair."""
-        for name, pods in self.pods.items():
-            for pod in pods:
+        for name, info in self.infos.items():
+            for pod in info.pods:
                 yield name, pod
 
     def domain_counts(self, key: str, selected: Iterable[tuple[str, Pod]]) -> dict[str, int]:
