@@ -137,6 +137,25 @@ class Kubelets:
         self.pods.enqueue(pod)
 
 
+def _not_status_only(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+    """
+    Pod events the kubelet acts on: adds, deletes, spec changes (binding and
+    the deletion mark count) and annotation changes (scripts).
+
+    Status writes, its own included, are not: the runtime's timers say when
+    the kubelet must look again, and the cache keeps the status current.
+    """
+    if old is None or new is None:
+        return True
+    a, b = old.metadata, new.metadata
+    return (
+        a.generation != b.generation
+        or a.deletion_timestamp != b.deletion_timestamp
+        or a.deletion_grace_period_seconds != b.deletion_grace_period_seconds
+        or a.annotations != b.annotations
+    )
+
+
 def setup(
     manager: reconcile.Manager,
     fleet: Fleet,
@@ -159,6 +178,7 @@ def setup(
             manager.client, pods=pods, fleet=fleet, clock=manager.clock, events=events
         ),
         for_=Pod,
+        predicates=(_not_status_only,),
     )
     node_controller: reconcile.Controller[Node] = reconcile.Controller(
         name="kubelet-nodes",

@@ -112,11 +112,14 @@ def _taints_changed(old: reconcile.Resource | None, new: reconcile.Resource | No
 
 def _placement_changed(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
     """
-    Pod events that can change an eviction or orphan a pod: adds, deletes,
-    binding, tolerations and the deletion mark (status writes cannot).
+    Pod events that can change an eviction or orphan a pod: bound pods
+    appearing, binding, tolerations and the deletion mark (status writes
+    and unbound pods cannot).
     """
+    if new is None:
+        return False  # a pod that is gone needs neither eviction nor collection
     if not isinstance(old, Pod) or not isinstance(new, Pod):
-        return True
+        return isinstance(new, Pod) and bool(new.spec.node_name)  # only bound pods matter
     return (
         old.spec.node_name != new.spec.node_name
         or old.spec.tolerations != new.spec.tolerations
