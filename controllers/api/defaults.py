@@ -166,10 +166,22 @@ def _default_tolerations(tolerations: tuple[Toleration, ...]) -> tuple[Toleratio
     return tolerations + added if added else tolerations
 
 
+_DEFAULTED: dict[int, PodSpec] = {}
+"""Pod specs that are their own defaults, by identity (kept alive, so ids stay unique)."""
+_DEFAULTED_MAX = 65_536
+
+
 def default_pod(pod: Pod) -> Pod:
     """Pod spec defaults plus the not-ready/unreachable tolerations (300 s)."""
+    if _DEFAULTED.get(id(pod.spec)) is pod.spec:
+        # Status writes and bindings carry the stored, already defaulted spec
+        # object: defaulting it again would only rebuild it to compare.
+        return pod
     spec = default_pod_spec(pod.spec)
     spec = _evolve(spec, tolerations=_default_tolerations(spec.tolerations))
+    if len(_DEFAULTED) >= _DEFAULTED_MAX:
+        del _DEFAULTED[next(iter(_DEFAULTED))]
+    _DEFAULTED[id(spec)] = spec
     return _evolve(pod, spec=spec)
 
 
