@@ -81,18 +81,19 @@ class Faults:
         kind: ProbeKind = "readiness",
         *,
         container: str | None = None,
-        seconds_: float | None = None,
+        duration: float | None = None,
         namespace: str = "default",
         ok: bool = False,
     ) -> None:
         """
-        Make a container's ``kind`` probe fail from now, for ``seconds_`` (``None``: until it
-        restarts), like toggling its health endpoint; ``ok=True`` makes it pass instead.
+        Make a container's ``kind`` probe fail from now for ``duration`` seconds
+        (``None``: until it restarts), like toggling its health endpoint;
+        ``ok=True`` makes it pass instead.
         """
         node, name = self._locate(pod, namespace, container)
         key = reconcile.ObjectKey(namespace, pod)
         now = seconds(self.clock.now())
-        end = None if seconds_ is None else now + seconds_
+        end = None if duration is None else now + duration
         if not self.fleet[node].fail_probe(key, name, kind, start=now, end=end, ok=ok):
             raise LookupError(f"pod {namespace}/{pod} has no container {name!r} on its node")
         self.kubelets.touch(key)

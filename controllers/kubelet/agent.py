@@ -24,7 +24,7 @@ import attrs
 from controllers.api.common import ResourceList
 from controllers.api.core import NodeStatus, Taint
 from controllers.api.pod import Pod
-from controllers.kubelet.runtime import Override, PodRuntime, ProbeState, Timings
+from controllers.kubelet.runtime import Override, PodRuntime, Timings
 from controllers.kubelet.script import ProbeKind, Window
 from reconcile import FrozenDict, ObjectKey
 
@@ -144,14 +144,13 @@ class NodeAgent:
         if rt is None or run is None:
             return False
         override = Override(kind=kind, window=Window(start, end), ok=ok)
-        changes: dict[str, object] = {"overrides": (*run.overrides, override)}
-        state: ProbeState = getattr(run, kind)
+        updated = attrs.evolve(run, overrides=(*run.overrides, override))
+        state = run.probe(kind)
         # The startup probe runs until the container has started, the others after.
         active = run.state == "running" and (kind == "startup") != run.started
         if active and (state.next_at is None or state.next_at > start):
             # A probe that stopped ticking (its outcome was steady) must look again.
-            changes[kind] = attrs.evolve(state, next_at=start)
-        updated = attrs.evolve(run, **changes)  # type: ignore[arg-type]
+            updated = updated.with_probe(kind, attrs.evolve(state, next_at=start))
         self.pods[pod] = rt.with_run(updated)
         return True
 

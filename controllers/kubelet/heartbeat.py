@@ -216,14 +216,14 @@ class Heartbeat:
                 node = await self._client.create(_registration(agent))
             except AlreadyExistsError:
                 return Result.after(0.1)  # the cache is behind: look again shortly
-        # The status this kubelet last wrote or confirmed is still what the API
-        # shows: nothing to compare until the next report is due.
-        confirmed = node.status is agent.reported
-        if not confirmed or _heartbeat_age(node.status, now) >= STATUS_REPORT_INTERVAL:
+        due = _heartbeat_age(node.status, now) >= STATUS_REPORT_INTERVAL
+        # While the API shows the status this kubelet last wrote or confirmed,
+        # there is nothing to compare until the next report is due.
+        if due or node.status is not agent.reported:
             status = node_status(agent, node.status, now)
-            if status != node.status or _heartbeat_age(status, now) >= STATUS_REPORT_INTERVAL:
-                if status == node.status:
-                    status = _refreshed(status, now)
+            if due and status == node.status:
+                status = _refreshed(status, now)
+            if status != node.status:
                 node = await self._client.update_status(attrs.evolve(node, status=status))
             agent.reported = node.status
         renew_in = await self._renew(agent, node, now)

@@ -178,7 +178,7 @@ def _due(pod: Pod, rt: PodRuntime) -> Iterator[tuple[float, int, int, str, Actio
             if run.exit_at is not None:
                 yield run.exit_at, 3, index, name, "exit"
             for kind in ("startup", "liveness", "readiness"):
-                at = _probe_state(run, kind).next_at
+                at = run.probe(kind).next_at
                 if at is not None:
                     yield at, _PRIORITY[kind], index, name, kind
 
@@ -289,11 +289,6 @@ def _kill_all(rt: PodRuntime, at: float, deadline: float, happened: list[Happeni
 def _timing(probe: Probe, field: str) -> int:
     value: int = getattr(probe, f"{field}_threshold" if field != "period" else "period_seconds")
     return value or _PROBE_DEFAULTS[field]
-
-
-def _probe_state(run: ContainerRun, kind: str) -> ProbeState:
-    state: ProbeState = getattr(run, kind)
-    return state
 
 
 def _probe_of(spec: Container, kind: ProbeKind) -> Probe | None:
@@ -448,9 +443,9 @@ def _probe(
 ) -> PodRuntime:
     probe = _probe_of(spec, kind)
     if probe is None:  # the spec changed under a running container: stop probing
-        return rt.with_run(_set_probe(run, kind, ProbeState()))
+        return rt.with_run(run.with_probe(kind, ProbeState()))
     ok = _outcome(run, kind, probe, at)
-    state = _probe_state(run, kind)
+    state = run.probe(kind)
     state = ProbeState(
         successes=state.successes + 1 if ok else 0,
         failures=0 if ok else state.failures + 1,
@@ -496,15 +491,7 @@ def _probe(
     state = _tick(state, at, period)
     if steady:
         state = _skip(run, kind, probe, state, at=at, period=period)
-    return rt.with_run(_set_probe(attrs.evolve(run, ready=ready), kind, state))
-
-
-def _set_probe(run: ContainerRun, kind: ProbeKind, state: ProbeState) -> ContainerRun:
-    if kind == "startup":
-        return attrs.evolve(run, startup=state)
-    if kind == "liveness":
-        return attrs.evolve(run, liveness=state)
-    return attrs.evolve(run, readiness=state)
+    return rt.with_run(attrs.evolve(run, ready=ready).with_probe(kind, state))
 
 
 def _tick(state: ProbeState, at: float, period: float) -> ProbeState:

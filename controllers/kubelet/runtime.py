@@ -120,6 +120,20 @@ class ContainerRun:
     overrides: tuple[Override, ...] = ()
     script: Script = attrs.field(factory=Script)
 
+    def probe(self, kind: ProbeKind) -> ProbeState:
+        """The state of this container's ``kind`` probe."""
+        if kind == "startup":
+            return self.startup
+        return self.liveness if kind == "liveness" else self.readiness
+
+    def with_probe(self, kind: ProbeKind, state: ProbeState) -> ContainerRun:
+        """A copy with ``state`` as the ``kind`` probe's state."""
+        if kind == "startup":
+            return attrs.evolve(self, startup=state)
+        if kind == "liveness":
+            return attrs.evolve(self, liveness=state)
+        return attrs.evolve(self, readiness=state)
+
 
 @attrs.frozen(kw_only=True)
 class PodRuntime:

@@ -183,7 +183,7 @@ def test_readiness_probe_failure_marks_pod_not_ready_without_restart() -> None:
         await cluster.apply(READY_WEB)
         await cluster.advance(10)
         assert condition(pod(cluster, "web"), "Ready").status == "True"
-        cluster.fail_probe("web", "readiness", seconds_=30)
+        cluster.fail_probe("web", "readiness", duration=30)
         await cluster.advance(16)  # three failures at period 5 s
         the_pod = pod(cluster, "web")
         assert condition(the_pod, "Ready").status == "False"
