@@ -16,6 +16,7 @@ Expected flow::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import reconcile
@@ -98,12 +99,6 @@ def setup(
 
     controllers = []
     for kind in kinds:
-
-        def related(
-            obj: reconcile.Resource, kind: type[reconcile.Resource] = kind
-        ) -> list[reconcile.ObjectKey]:
-            return fan_out(obj, kind)
-
         controller: reconcile.Controller[reconcile.Resource] = reconcile.Controller(
             name=f"garbage-collector/{reconcile.kind_of(kind).resource}",
             reconciler=Collector(manager.client, kind, graph),
@@ -111,7 +106,7 @@ def setup(
             watches=[
                 reconcile.Watch(
                     kind=kind,
-                    mapper=reconcile.enqueue_mapped(related),
+                    mapper=reconcile.enqueue_mapped(functools.partial(fan_out, source=kind)),
                     predicates=(ownership_changed,),
                 )
             ],

@@ -79,18 +79,13 @@ class PodWorker:
         key = pod.key
         rt = agent.pods.get(key)
         if rt is None or rt.uid != pod.metadata.uid:
-            if pod.metadata.deletion_timestamp is not None or pod.status.phase in (
-                "Succeeded",
-                "Failed",
-            ):
-                # Nothing of it runs here (the node lost it, or it finished earlier).
-                rt = None
-            else:
-                rt = admit(pod, now=now, pod_ip=agent.allocate_ip(), timings=agent.timings)
-        if rt is None:
             if pod.metadata.deletion_timestamp is not None:
+                # Nothing of it runs here (the node lost it): nothing to stop.
                 await self._confirm_deletion(pod)
-            return Result.done()
+                return Result.done()
+            if pod.status.phase in ("Succeeded", "Failed"):
+                return Result.done()  # it finished before this kubelet knew it
+            rt = admit(pod, now=now, pod_ip=agent.allocate_ip(), timings=agent.timings)
         rt, happened = advance(pod, rt, now=now, timings=agent.timings)
         agent.pods[key] = rt
         if self._events and happened:
