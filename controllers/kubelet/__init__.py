@@ -171,7 +171,6 @@ def setup(
     """
     pods = manager.store(Pod)
     nodes = manager.store(Node)
-    leases = manager.store(reconcile.Lease)
     pod_controller: reconcile.Controller[Pod] = reconcile.Controller(
         name="kubelet-pods",
         reconciler=PodWorker(
@@ -185,7 +184,6 @@ def setup(
         reconciler=Heartbeat(
             manager.client,
             nodes=nodes,
-            leases=leases,
             pods=pods,
             fleet=fleet,
             clock=manager.clock,

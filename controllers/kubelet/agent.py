@@ -26,7 +26,7 @@ from controllers.api.core import NodeStatus, Taint
 from controllers.api.pod import Pod
 from controllers.kubelet.runtime import Override, PodRuntime, Timings
 from controllers.kubelet.script import ProbeKind, Window
-from reconcile import FrozenDict, ObjectKey
+from reconcile import FrozenDict, Lease, ObjectKey
 
 __all__ = ["DEFAULT_CAPACITY", "Fleet", "NodeAgent", "NodeConfig"]
 
@@ -62,6 +62,7 @@ class NodeAgent:
         self.static_pods: dict[str, Pod] = {}
         self.mirrors: set[ObjectKey] = set()
         self.reported: NodeStatus | None = None  # the node status last written or confirmed
+        self.lease: Lease | None = None  # the heartbeat Lease last read or written
         self._next_ip = 0
 
     @property

@@ -193,14 +193,12 @@ class Heartbeat:
         client: Client,
         *,
         nodes: Store[Node],
-        leases: Store[Lease],
         pods: Store[Pod],
         fleet: Fleet,
         clock: Clock,
     ) -> None:
         self._client = client
         self._nodes = nodes
-        self._leases = leases
         self._pods = pods
         self._fleet = fleet
         self._clock = clock
@@ -232,33 +230,42 @@ class Heartbeat:
 
     async def _renew(self, agent: NodeAgent, node: Node, now: dt.datetime) -> float:
         """Renew the node's lease when due; the seconds until the next renewal."""
-        key = ObjectKey(NODE_LEASE_NAMESPACE, agent.name)
-        lease = self._leases.get(key)
+        lease = agent.lease
         if lease is None:
-            spec = LeaseSpec(
-                holder_identity=agent.name,
-                lease_duration_seconds=LEASE_DURATION,
-                renew_time=now,
-            )
-            meta = ObjectMeta(
-                name=agent.name,
-                namespace=NODE_LEASE_NAMESPACE,
-                owner_references=(owner_reference_to(node),),
-            )
+            # Like the kubelet's lease controller, read the Lease once and then
+            # renew the copy it last wrote: no watch of every node's Lease.
             try:
-                await self._client.create(Lease(metadata=meta, spec=spec))
-            except AlreadyExistsError:
-                return 0.1  # the cache is behind
-            return RENEW_INTERVAL
+                lease = await self._client.get(Lease, ObjectKey(NODE_LEASE_NAMESPACE, agent.name))
+            except NotFoundError:
+                return await self._create_lease(agent, node, now)
+            agent.lease = lease
         last = lease.spec.renew_time
         due = RENEW_INTERVAL if last is None else RENEW_INTERVAL - (now - last).total_seconds()
         if due > 0.001:
             return due
         renewed = attrs.evolve(lease, spec=attrs.evolve(lease.spec, renew_time=now))
         try:
-            await self._client.update(renewed)
+            agent.lease = await self._client.update(renewed)
         except (ConflictError, NotFoundError):
-            return 0.1  # someone else wrote it; look again shortly
+            agent.lease = None  # someone else wrote or deleted it: read it again shortly
+            return 0.1
+        return RENEW_INTERVAL
+
+    async def _create_lease(self, agent: NodeAgent, node: Node, now: dt.datetime) -> float:
+        spec = LeaseSpec(
+            holder_identity=agent.name,
+            lease_duration_seconds=LEASE_DURATION,
+            renew_time=now,
+        )
+        meta = ObjectMeta(
+            name=agent.name,
+            namespace=NODE_LEASE_NAMESPACE,
+            owner_references=(owner_reference_to(node),),
+        )
+        try:
+            agent.lease = await self._client.create(Lease(metadata=meta, spec=spec))
+        except AlreadyExistsError:
+            return 0.1  # created meanwhile: read it at the next look
         return RENEW_INTERVAL
 
     async def _sync_mirrors(self, agent: NodeAgent, node: Node) -> None:

@@ -68,19 +68,37 @@ def _namespaced(kinds: Sequence[type[reconcile.Resource]]) -> list[type[reconcil
     return [k for k in dict.fromkeys(kinds) if reconcile.kind_of(k).namespaced]
 
 
+def _deleted(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+    return new is None
+
+
 def setup(
     manager: reconcile.Manager, kinds: Sequence[type[reconcile.Resource]], *, delay: float = 2.0
 ) -> reconcile.Controller[Namespace]:
     """Add the namespace controller, emptying namespaces of ``kinds``, to ``manager``."""
     kinds = _namespaced(kinds)
+    namespaces = manager.store(Namespace)
 
     def namespace_of(obj: reconcile.Resource) -> list[reconcile.ObjectKey]:
-        return [reconcile.ObjectKey(namespace="", name=obj.metadata.namespace)]
+        """
+        The object's namespace, when that namespace is being deleted.
 
+        Only a terminating namespace waits for its content; every other one
+        has nothing to do with the (very many) writes made inside it.
+        """
+        key = reconcile.ObjectKey(namespace="", name=obj.metadata.namespace)
+        ns = namespaces.get(key)
+        return [key] if ns is not None and ns.metadata.deleting else []
+
+    # A terminating namespace waits for deletions (and looks again every
+    # ``delay`` seconds): creates and updates of its content cannot finish it.
     watches = [
-        reconcile.Watch(kind=k, mapper=reconcile.enqueue_mapped(namespace_of)) for k in kinds
+        reconcile.Watch(
+            kind=k, mapper=reconcile.enqueue_mapped(namespace_of), predicates=(_deleted,)
+        )
+        for k in kinds
     ]
-    terminator = Terminator(manager.client, manager.store(Namespace), kinds, delay=delay)
+    terminator = Terminator(manager.client, namespaces, kinds, delay=delay)
     controller: reconcile.Controller[Namespace] = reconcile.Controller(
         name="namespace", reconciler=terminator, for_=Namespace, watches=watches
     )
