@@ -174,6 +174,16 @@ def _mutable_pod_fields(spec: PodSpec, like: PodSpec) -> PodSpec:
     )
 
 
+def _is_binding(new: PodSpec, old: PodSpec) -> bool:
+    """Whether ``new`` is ``old`` with only an unset ``nodeName`` set (the hot update)."""
+    return (
+        not old.node_name
+        and bool(new.node_name)
+        and new.containers is old.containers
+        and attrs.evolve(new, node_name=old.node_name) == old
+    )
+
+
 def validate_pod(new: Pod, old: Pod | None, op: Operation) -> Errors:
     """
     A Pod's spec; on update, only images, ``activeDeadlineSeconds`` and tolerations change.
@@ -182,6 +192,8 @@ def validate_pod(new: Pod, old: Pod | None, op: Operation) -> Errors:
     """
     if spec_unchanged(new, old, op):
         return []
+    if old is not None and _is_binding(new.spec, old.spec):
+        return []  # the stored spec was valid; binding adds only the node
     errors: Errors = []
     pod_spec(errors, "spec", new.spec)
     if old is not None:

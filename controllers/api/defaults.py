@@ -129,6 +129,14 @@ def default_container(container: Container) -> Container:
     )
 
 
+def _containers(containers: tuple[Container, ...]) -> tuple[Container, ...]:
+    """:func:`default_container` of each, remembering the results by identity."""
+    if _DEFAULTED.get(id(containers)) is containers:
+        # A binding or a status write carries the stored, defaulted tuple.
+        return containers
+    return _remember(_each(containers, default_container))
+
+
 def default_pod_spec(spec: PodSpec) -> PodSpec:
     """``SetDefaults_PodSpec`` plus the defaults of every (init) container."""
     grace = spec.termination_grace_period_seconds
@@ -139,7 +147,7 @@ def default_pod_spec(spec: PodSpec) -> PodSpec:
         dns_policy=spec.dns_policy or "ClusterFirst",
         scheduler_name=spec.scheduler_name or "default-scheduler",
         init_containers=_each(spec.init_containers, default_container),
-        containers=_each(spec.containers, default_container),
+        containers=_containers(spec.containers),
     )
 
 
@@ -166,22 +174,28 @@ def _default_tolerations(tolerations: tuple[Toleration, ...]) -> tuple[Toleratio
     return tolerations + added if added else tolerations
 
 
-_DEFAULTED: dict[int, PodSpec] = {}
-"""Pod specs that are their own defaults, by identity (kept alive, so ids stay unique)."""
+_DEFAULTED: dict[int, object] = {}
+"""
+Pod specs and container tuples that are their own defaults, by identity
+(kept alive, so ids stay unique). Writes mostly carry stored, already
+defaulted values: defaulting them again would only rebuild them to compare.
+"""
 _DEFAULTED_MAX = 65_536
+
+
+def _remember(value: T) -> T:
+    if len(_DEFAULTED) >= _DEFAULTED_MAX:
+        del _DEFAULTED[next(iter(_DEFAULTED))]
+    _DEFAULTED[id(value)] = value
+    return value
 
 
 def default_pod(pod: Pod) -> Pod:
     """Pod spec defaults plus the not-ready/unreachable tolerations (300 s)."""
     if _DEFAULTED.get(id(pod.spec)) is pod.spec:
-        # Status writes and bindings carry the stored, already defaulted spec
-        # object: defaulting it again would only rebuild it to compare.
-        return pod
+        return pod  # a status write: the stored spec
     spec = default_pod_spec(pod.spec)
-    spec = _evolve(spec, tolerations=_default_tolerations(spec.tolerations))
-    if len(_DEFAULTED) >= _DEFAULTED_MAX:
-        del _DEFAULTED[next(iter(_DEFAULTED))]
-    _DEFAULTED[id(spec)] = spec
+    spec = _remember(_evolve(spec, tolerations=_default_tolerations(spec.tolerations)))
     return _evolve(pod, spec=spec)
 
 

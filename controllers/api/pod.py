@@ -37,6 +37,7 @@ __all__ = [
     "PodStatus",
     "PodTemplateSpec",
     "deletion_grace_period",
+    "set_pod_condition",
 ]
 
 
@@ -173,12 +174,60 @@ def deletion_grace_period(pod: Pod) -> int:
     return DEFAULT_TERMINATION_GRACE_PERIOD if grace is None else grace
 
 
+def set_pod_condition(
+    status: PodStatus,
+    type_: str,
+    value: str,
+    *,
+    now: dt.datetime,
+    reason: str = "",
+    message: str = "",
+) -> PodStatus | None:
+    """
+    ``status`` with condition ``type_`` set, or ``None`` when it already says so.
+
+    The transition time is kept while the condition's status holds and set
+    to ``now`` when it changes, as Kubernetes does.
+    """
+    conditions = status.conditions
+    old = next((c for c in conditions if c.type == type_), None)
+    if old is not None and (old.status, old.reason, old.message) == (value, reason, message):
+        return None
+    changed = old is None or old.status != value
+    new = PodCondition(
+        type=type_,
+        status=value,
+        last_transition_time=now if changed or old is None else old.last_transition_time,
+        reason=reason,
+        message=message,
+    )
+    if old is None:
+        updated = (*conditions, new)
+    else:
+        updated = tuple(new if c is old else c for c in conditions)
+    return attrs.evolve(status, conditions=updated)
+
+
+def _status_on_update(new: Pod, current: Pod, now: dt.datetime) -> PodStatus:
+    """
+    The status an update of a pod stores: the current one, except on binding.
+
+    An update that gives an unbound pod its ``spec.nodeName`` is this API's
+    binding: like Kubernetes' ``pods/binding`` subresource, it also sets the
+    ``PodScheduled`` condition to ``True``, in the same write.
+    """
+    if current.spec.node_name or not new.spec.node_name:
+        return current.status
+    return set_pod_condition(current.status, "PodScheduled", "True", now=now) or current.status
+
+
 @kind(
     version="v1",
     kind="Pod",
     field_selectors=_SELECTABLE,
     grace_period=deletion_grace_period,
     initial_status=lambda _pod: PodStatus(phase="Pending"),
+    status_on_update=_status_on_update,
 )
 @attrs.frozen(kw_only=True)
 class Pod(Resource):

@@ -51,14 +51,20 @@ __all__ = [
 
 def ownership_changed(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
     """
-    The events the collector acts on: adds, deletes, and updates of owner
-    references, finalizers or the deletion timestamp.
+    The events the collector acts on: deletes, adds of objects with owners,
+    finalizers or a deletion mark, and updates of owner references,
+    finalizers or the deletion timestamp.
 
     Other updates (a Lease renewal, a status write) cannot change what is
     garbage, so they are not worth a reconcile of every related object.
     """
-    if old is None or new is None:
+    if new is None:
         return True
+    if old is None:
+        # A new object matters only if it names owners or is on its way out:
+        # its dependents, if any, were checked against the API when they came.
+        meta = new.metadata
+        return bool(meta.owner_references or meta.finalizers or meta.deletion_timestamp)
     a, b = old.metadata, new.metadata
     return (
         a.owner_references != b.owner_references

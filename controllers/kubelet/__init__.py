@@ -145,8 +145,10 @@ def _not_status_only(old: reconcile.Resource | None, new: reconcile.Resource | N
     Status writes, its own included, are not: the runtime's timers say when
     the kubelet must look again, and the cache keeps the status current.
     """
-    if old is None or new is None:
+    if new is None:
         return True
+    if old is None:  # an unbound pod is the scheduler's, not yet any kubelet's
+        return not isinstance(new, Pod) or bool(new.spec.node_name)
     a, b = old.metadata, new.metadata
     return (
         a.generation != b.generation

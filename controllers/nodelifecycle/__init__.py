@@ -39,6 +39,7 @@ from controllers.nodelifecycle.drain import (
 )
 from controllers.nodelifecycle.plan import (
     LEASE_NAMESPACE,
+    NO_EXECUTE,
     MANAGED_TAINTS,
     NODE_MONITOR_GRACE_PERIOD,
     TAINT_NOT_READY,
@@ -178,6 +179,25 @@ def setup(
     def node_pods(obj: reconcile.Resource) -> list[reconcile.ObjectKey]:
         return pods.index_keys(INDEX_NODE_NAME, obj.metadata.name)
 
+    def node_of(pod: reconcile.Resource | None) -> Node | None:
+        assert isinstance(pod, Pod)
+        return nodes.get(reconcile.ObjectKey(namespace="", name=pod.spec.node_name))
+
+    # Each controller acts on a pod only in one situation of its node, so the
+    # pod event is let through only then. The node's own events cover the
+    # other order (see ``_taints_changed`` and ``_added_or_gone``): whichever
+    # of the two caches is updated last sees both changes.
+    def on_tainted_node(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+        """Pods whose node has a ``NoExecute`` taint (the only ones that can be evicted)."""
+        if not _placement_changed(old, new):
+            return False
+        node = node_of(new)
+        return node is not None and any(t.effect == NO_EXECUTE for t in node.spec.taints)
+
+    def on_missing_node(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+        """Pods bound to a node the cache does not have (the only ones pod GC collects)."""
+        return _placement_changed(old, new) and node_of(new) is None
+
     node_lifecycle: reconcile.Controller[Node] = reconcile.Controller(
         name="node-lifecycle-controller",
         reconciler=NodeLifecycle(
@@ -201,7 +221,7 @@ def setup(
             manager.client, pods=pods, nodes=nodes, clock=manager.clock, recorder=recorder
         ),
         for_=Pod,
-        predicates=(_placement_changed,),
+        predicates=(on_tainted_node,),
         watches=[
             reconcile.Watch(
                 kind=Node, mapper=reconcile.enqueue_mapped(node_pods), predicates=(_taints_changed,)
@@ -212,7 +232,7 @@ def setup(
         name="pod-garbage-collector",
         reconciler=PodGarbageCollector(manager.client, pods=pods, nodes=nodes),
         for_=Pod,
-        predicates=(_placement_changed,),
+        predicates=(on_missing_node,),
         watches=[
             reconcile.Watch(
                 kind=Node, mapper=reconcile.enqueue_mapped(node_pods), predicates=(_added_or_gone,)

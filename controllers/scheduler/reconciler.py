@@ -11,9 +11,10 @@ then:
 
 * a node fits: it *binds* by updating ``spec.nodeName`` with the cached
   resource version (Kubernetes posts to ``pods/binding``; the admission
-  here lets an unset ``nodeName`` be set once). A stale cache gives a
-  ``ConflictError``, which the engine retries. Then ``PodScheduled=True``
-  is written through ``update_status``;
+  here lets an unset ``nodeName`` be set once, and the Pod kind's update
+  rule sets ``PodScheduled=True`` in the same write, as the binding
+  subresource does). A stale cache gives a ``ConflictError``, which the
+  engine retries;
 * nothing fits: ``PodScheduled=False``, reason ``Unschedulable`` with the
   decision's message, a ``FailedScheduling`` Warning event (when a recorder
   is given), and a retry after :data:`RETRY_UNSCHEDULABLE` seconds. Node
@@ -23,10 +24,12 @@ then:
 Condition writes are skipped when the condition already says the same.
 
 Like kube-scheduler's *assumed pods*, bindings this scheduler made are
-remembered until the pod cache shows them with ``PodScheduled=True``: until
-then the cache may still show the pod unbound, and the next pod must count
-it on its node (required anti-affinity, resources) and the pod itself must
-not be scheduled twice. The cache holds the assumed version of such a pod.
+remembered until the pod cache shows them bound: until then the cache may
+still show the pod unbound, and the next pod must count it on its node
+(required anti-affinity, resources) and the pod itself must not be
+scheduled twice. The cache holds the assumed version of such a pod. The
+informer's notification that shows the binding forgets the assumption, so
+a binding costs one reconcile.
 """
 
 from __future__ import annotations
@@ -164,7 +167,8 @@ class Scheduler:
             attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name=decision.node))
         )
         self._assume(bound)
-        await self._mark_scheduled(bound)
+        if not _is_scheduled(bound):  # an API server without the binding rule
+            await self._mark_scheduled(bound)
         return Result.done()
 
     async def _confirm(self, cached: Pod, bound: Pod) -> Result:
@@ -193,6 +197,15 @@ class Scheduler:
         if pod is None or not is_pending(pod):
             self._unschedulable.discard(key)
         assumed = self._assumed.get(key)
+        if (
+            pod is not None
+            and assumed is not None
+            and assumed[0] == pod.metadata.uid
+            and pod.spec.node_name
+            and _is_scheduled(pod)
+        ):
+            del self._assumed[key]  # the cache shows the binding: nothing left to assume
+            assumed = None
         if (
             pod is not None
             and assumed is not None

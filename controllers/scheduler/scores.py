@@ -26,7 +26,7 @@ from controllers.scheduler.snapshot import (
 )
 from reconcile import controller_of
 
-__all__ = ["SCORES", "Score"]
+__all__ = ["SCORES", "Score", "least_allocated_list", "owner_counts"]
 
 Score = Callable[[Pod, Sequence[str], Snapshot], dict[str, int]]
 
@@ -131,6 +131,11 @@ def topology_spread(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[
 
 def least_allocated(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[str, int]:
     """The mean share of cpu and memory left free after placing the pod."""
+    return dict(zip(nodes, least_allocated_list(pod, nodes, snapshot), strict=True))
+
+
+def least_allocated_list(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> list[int]:
+    """:func:`least_allocated`, as a list in the order of ``nodes``."""
     cpu, memory = nonzero_requests(pod)
     infos = snapshot.infos
     key = memo_key(("LeastAllocated", cpu, memory))  # remembered per (immutable) NodeInfo
@@ -147,17 +152,25 @@ def least_allocated(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[
         capacity, want = free.get("memory", 0), memory + used_memory
         parts += 100 * (capacity - want) // capacity if 0 < want <= capacity else 0
         found[at] = info.memo[key] = parts // 2
-    return cast("dict[str, int]", dict(zip(nodes, found, strict=True)))
+    return cast("list[int]", found)
 
 
 def owner_spread(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[str, int]:
     """Fewer pods of the same controller owner (same namespace) on the node is better."""
+    counts = owner_counts(pod, nodes, snapshot)
+    if counts is None:
+        return {}  # every node scores 0
+    return _scaled(dict(zip(nodes, counts, strict=True)), reverse=True)
+
+
+def owner_counts(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> list[int] | None:
+    """Per node, the pods of ``pod``'s controller owner on it; ``None`` for a pod without one."""
     owner = controller_of(pod.metadata)
     if owner is None:
-        return {}  # every node scores 0
+        return None
     key = (pod.metadata.namespace, owner.uid)
     infos = snapshot.infos
-    return _scaled({n: infos[n].owners.get(key, 0) for n in nodes}, reverse=True)
+    return [infos[n].owners.get(key, 0) for n in nodes]
 
 
 SCORES: tuple[tuple[str, int, Score], ...] = (

@@ -12,7 +12,7 @@ import datetime as dt
 
 import attrs
 
-from controllers.api.pod import Pod, PodCondition
+from controllers.api.pod import Pod, set_pod_condition
 
 __all__ = ["DEFAULT_SCHEDULER", "POD_SCHEDULED", "UNSCHEDULABLE", "is_pending", "with_scheduled"]
 
@@ -37,23 +37,11 @@ def with_scheduled(
     ``pod`` with ``PodScheduled`` set, or ``None`` when it already says so.
 
     The transition time is kept while the status holds and set to ``now``
-    when it changes, as Kubernetes does.
+    when it changes, as Kubernetes does. (Binding sets ``True`` server-side:
+    see :class:`~controllers.api.pod.Pod`.)
     """
     wanted = "True" if status else "False"
-    conditions = pod.status.conditions
-    old = next((c for c in conditions if c.type == POD_SCHEDULED), None)
-    if old is not None and (old.status, old.reason, old.message) == (wanted, reason, message):
-        return None
-    changed = old is None or old.status != wanted
-    new = PodCondition(
-        type=POD_SCHEDULED,
-        status=wanted,
-        last_transition_time=now if changed or old is None else old.last_transition_time,
-        reason=reason,
-        message=message,
+    updated = set_pod_condition(
+        pod.status, POD_SCHEDULED, wanted, now=now, reason=reason, message=message
     )
-    if old is None:
-        updated = (*conditions, new)
-    else:
-        updated = tuple(new if c is old else c for c in conditions)
-    return attrs.evolve(pod, status=attrs.evolve(pod.status, conditions=updated))
+    return None if updated is None else attrs.evolve(pod, status=updated)

@@ -121,9 +121,13 @@ def prepare_update(
     *,
     status: bool,
     force: bool,
+    stamps: Stamps,
 ) -> tuple[bool, R] | None:
     """
     What updating ``current`` with ``obj`` stores, and whether anything changed.
+
+    An update of the main resource keeps the stored status, or stores what
+    the kind's ``status_on_update`` rule makes of it.
 
     Returns ``None`` when nothing changed, unless ``force`` (admission hooks
     must still see the result): then ``(False, new)``.
@@ -172,7 +176,9 @@ def prepare_update(
         resource_version=resource_version,
     )
     if table.status_subresource:
-        new = table.replace(obj, metadata=new_meta, status=current.status)
+        rule = table.status_rule
+        value = current.status if rule is None else rule(obj, current, stamps.now())
+        new = table.replace(obj, metadata=new_meta, status=value)
     else:
         new = table.replace(obj, metadata=new_meta)
     return changed, new

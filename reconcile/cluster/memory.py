@@ -394,7 +394,9 @@ class MemoryCluster:
         if hooks:
             obj = self.admission.mutate(obj, current, Operation.UPDATE)
         rv = ResourceVersion(str(self._rv + 1))
-        prepared = prepare_update(table, obj, current, rv, status=status, force=hooks)
+        prepared = prepare_update(
+            table, obj, current, rv, status=status, force=hooks, stamps=self._stamps
+        )
         if prepared is None:
             return current  # type: ignore[no-any-return]
         changed, new = prepared

@@ -20,6 +20,7 @@ through ``update``; ``metadata.generation`` counts spec changes.
 
 from __future__ import annotations
 
+import datetime as dt
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -60,14 +61,23 @@ class Kind:
     )
     """Extra fields usable in field selectors (``metadata.name``/``namespace`` always are)."""
     grace_period: Callable[[Any], int] | None = attrs.field(default=None, eq=False, repr=False)
+    """
+    For kinds deleted gracefully (Kubernetes: Pods), the default grace period in
+    seconds of an object; ``None`` for kinds whose deletion is immediate.
+    """
     initial_status: Callable[[Any], Any] | None = attrs.field(default=None, eq=False, repr=False)
     """
     For kinds with a status subresource, the status ``create`` stores for an
     object (Kubernetes: a new Pod is ``Pending``); ``None``: the field's default.
     """
+    status_on_update: Callable[[Any, Any, dt.datetime], Any] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
     """
-    For kinds deleted gracefully (Kubernetes: Pods), the default grace period in
-    seconds of an object; ``None`` for kinds whose deletion is immediate.
+    For kinds with a status subresource, the status an update of the main
+    resource stores, given the new object, the stored one and the time
+    (Kubernetes: binding a Pod to a node also marks it ``PodScheduled``);
+    ``None``: the stored status, unchanged.
     """
 
     @property
@@ -178,6 +188,7 @@ def kind(
     field_selectors: Mapping[str, FieldGetter] | None = None,
     grace_period: Callable[[Any], int] | None = None,
     initial_status: Callable[[Any], Any] | None = None,
+    status_on_update: Callable[[Any, Any, dt.datetime], Any] | None = None,
     into: KindRegistry | None = None,
 ) -> Callable[[type[R]], type[R]]:
     """
@@ -197,6 +208,11 @@ def kind(
             object's default grace period in seconds. A delete with a positive
             grace period only marks the object (``deletionTimestamp`` = now +
             grace); the agent running it deletes it again with grace 0.
+        initial_status: The status ``create`` stores, given the object (see
+            :attr:`Kind.initial_status`).
+        status_on_update: The status an update of the main resource stores,
+            given the new object, the stored one and the time (see
+            :attr:`Kind.status_on_update`).
         into: Registry to add the kind to (the default :data:`registry`).
     """
 
@@ -224,6 +240,7 @@ def kind(
             field_selectors=FrozenDict(field_selectors or {}),
             grace_period=grace_period,
             initial_status=initial_status,
+            status_on_update=status_on_update,
         )
         (into or registry).register(cls)
         return cls

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,3 +153,31 @@ def test_chosen_node_scores_highest_and_is_deterministic(
     best = max((t.total for t in feasible), default=None)
     chosen_total = next((t.total for t in feasible if t.node == decision.node), None)
     assert (best, decision) == (chosen_total, schedule(p, list(reversed(cluster)), bound))
+
+
+def _owned(p: Pod, owner: str | None) -> Pod:
+    if owner is None:
+        return p
+    ref = reconcile.OwnerReference(
+        api_version="apps/v1", kind="ReplicaSet", name=owner, uid=owner, controller=True
+    )
+    return attrs.evolve(p, metadata=attrs.evolve(p.metadata, owner_references=(ref,)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nodes(),
+    st.lists(st.tuples(pods("q"), st.sampled_from((None, "rs-a", "rs-b"))), max_size=6),
+    st.sampled_from((None, "rs-a", "rs-b")),
+)
+def test_decision_without_trace_is_the_decision_with_it(
+    cluster: list[Node], earlier: list[tuple[Pod, str | None]], owner: str | None
+) -> None:
+    """The traceless cycle's shortcut (scores per node only) picks the node the full one does."""
+    bound: dict[str, list[Pod]] = {}
+    for plain, q_owner in [*earlier, (pod("p"), owner)]:
+        q = _owned(plain, q_owner)
+        traced = schedule(q, cluster, bound)
+        assert schedule(q, cluster, bound, trace=False).node == traced.node
+        if traced.node is not None:
+            bound.setdefault(traced.node, []).append(with_spec(q, node_name=traced.node))
