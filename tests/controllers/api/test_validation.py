@@ -298,6 +298,31 @@ async def test_pod_binding_sets_an_unset_node_name_once(cluster: MemoryCluster) 
     ] == causes(exc)
 
 
+async def test_pod_binding_marks_the_pod_scheduled_in_the_same_write(
+    cluster: MemoryCluster,
+) -> None:
+    """Like ``pods/binding``: setting nodeName also sets PodScheduled=True, once."""
+    pod = await cluster.create(Pod(metadata=ObjectMeta(name="p", namespace="default"), spec=SPEC))
+    bound = await cluster.update(attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name="n1")))
+    relabelled = await cluster.update(
+        attrs.evolve(bound, metadata=attrs.evolve(bound.metadata, labels={"a": "b"}))
+    )
+    assert [("PodScheduled", "True")] == [(c.type, c.status) for c in bound.status.conditions]
+    assert bound.status == relabelled.status
+    assert int(bound.metadata.resource_version) == int(pod.metadata.resource_version) + 1
+
+
+async def test_pod_binding_that_changes_more_than_the_node_is_refused(
+    cluster: MemoryCluster,
+) -> None:
+    pod = await cluster.create(Pod(metadata=ObjectMeta(name="p", namespace="default"), spec=SPEC))
+    with pytest.raises(InvalidError):
+        await cluster.update(
+            attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name="n1", restart_policy="Never"))
+        )
+    assert pod == await cluster.get(Pod, "p", namespace="default")
+
+
 async def test_delete_is_never_refused(cluster: MemoryCluster) -> None:
     """Validators let a stored object go, whatever it holds."""
     await cluster.create(deployment())
