@@ -27,13 +27,9 @@ import attrs
 from controllers.api.core import Node
 from controllers.api.pod import Pod
 from controllers.scheduler.filters import FILTERS, Filter, hard_spread_constraints
-from controllers.scheduler.scores import (
-    SCORES,
-    least_allocated_list,
-    owner_counts,
-    taint_toleration,
-)
-from controllers.scheduler.snapshot import Snapshot, memo_key, requests
+from controllers.scheduler.scores import SCORES, node_least_allocated, taint_toleration
+from controllers.scheduler.snapshot import Snapshot, memo_key, nonzero_requests, requests
+from reconcile import controller_of
 
 __all__ = [
     "Decision",
@@ -226,7 +222,7 @@ def _scored_per_node(pod: Pod) -> bool:
 
     That is, the pod has no preferred node affinity, no preferred pod
     (anti-)affinity and no ``ScheduleAnyway`` spreading: those scores are the
-    same on every node, and :func:`_best_per_node` may leave them out.
+    same on every node, and :func:`_fast_cycle` may leave them out.
     """
     spec = pod.spec
     affinity = spec.affinity
@@ -240,19 +236,64 @@ def _scored_per_node(pod: Pod) -> bool:
     return all(c.when_unsatisfiable != "ScheduleAnyway" for c in spec.topology_spread_constraints)
 
 
-def _best_per_node(pod: Pod, feasible: Sequence[str], snapshot: Snapshot) -> str:
+def _fast_cycle(
+    pod: Pod,
+    snapshot: Snapshot,
+    filters: Sequence[tuple[str, Filter]],
+    verdict_key: int,
+    first: int,
+) -> Decision | None:
     """
-    The node the default weights of :data:`SCORES` choose, for a pod that
-    :func:`_scored_per_node` accepts: the same choice, without a score dict
-    per plugin (the hot path of a cycle without trace).
+    The traceless cycle of a pod whose filters read only the node and whose
+    scores :func:`_scored_per_node` accepts, in one pass over the nodes.
+
+    It makes the decision the full cycle makes with the default weights: the
+    filters' verdict and the resource score come from each node's memo, the
+    owner's pod count from its :class:`NodeInfo`, and only those (and
+    ``PreferNoSchedule`` taints, when a feasible node has any) can differ
+    between nodes. ``None`` when no node fits: the full cycle then words
+    the message.
     """
-    weights = {plugin: weight for plugin, weight, _ in SCORES}
-    totals = least_allocated_list(pod, feasible, snapshot)
+    names = snapshot.names
+    infos = snapshot.infos
+    cpu, memory = nonzero_requests(pod)
+    score_key = memo_key(("LeastAllocated", cpu, memory))  # as least_allocated keys it
+    owner = controller_of(pod.metadata)
+    owner_key = (pod.metadata.namespace, owner.uid) if owner is not None else None
+    wanted = feasible_to_find(len(names))
+    feasible: list[str] = []
+    totals: list[int] = []
+    counts: list[int] = []
+    looked = 0
+    boundary = len(names) - first  # the nodes looked at before the wrap-around
+    split = -1  # where in ``feasible`` the wrapped-around (smaller) names begin
+    for name in names[first:] + names[:first]:
+        if looked == boundary:
+            split = len(feasible)
+        looked += 1
+        info = infos[name]
+        memo = info.memo
+        found = memo.get(verdict_key)
+        if found is None:
+            found = _remember(verdict_key, pod, name, snapshot, filters)
+        if found[1]:  # type: ignore[index]
+            continue
+        feasible.append(name)
+        score = memo.get(score_key)
+        if score is None:
+            score = memo[score_key] = node_least_allocated(info, cpu, memory)
+        totals.append(score)  # type: ignore[arg-type]
+        if owner_key is not None:
+            counts.append(info.owners.get(owner_key, 0))
+        if len(feasible) >= wanted:
+            break
+    if not feasible:
+        return None
+    weights = _DEFAULT_WEIGHTS
     if weights["NodeResourcesFit"] != 1:
         totals = [weights["NodeResourcesFit"] * t for t in totals]
-    counts = owner_counts(pod, feasible, snapshot)
-    top = max(counts) if counts else 0
-    if counts and top:
+    top = max(counts, default=0)
+    if top:  # OwnerSpread, normalised over the feasible nodes
         weight = weights["OwnerSpread"]
         totals = [
             t + weight * (100 * (top - c) // top) for t, c in zip(totals, counts, strict=True)
@@ -262,7 +303,13 @@ def _best_per_node(pod: Pod, feasible: Sequence[str], snapshot: Snapshot) -> str
         tolerated = taint_toleration(pod, feasible, snapshot)
         totals = [t + weight * tolerated[n] for t, n in zip(totals, feasible, strict=True)]
     best = max(totals)
-    return min(n for n, t in zip(feasible, totals, strict=True) if t == best)
+    # Ties go to the first name: nodes past the wrap-around sort before the others.
+    wrapped = split >= 0 and best in totals[split:]
+    at = totals.index(best, split) if wrapped else totals.index(best)
+    return Decision(feasible[at], next_start=(first + looked) % len(names))
+
+
+_DEFAULT_WEIGHTS = {plugin: weight for plugin, weight, _ in SCORES}
 
 
 def schedule_snapshot(
@@ -303,6 +350,10 @@ def schedule_snapshot(
     first = start % count if count else 0
     infos = snapshot.infos
     verdict_key = _verdict_key(pod, filters)
+    if verdict_key is not None and not trace and weights is None and _scored_per_node(pod):
+        fast = _fast_cycle(pod, snapshot, filters, verdict_key, first)
+        if fast is not None:
+            return fast
     for name in names[first:] + names[:first]:
         if verdict_key is None:
             plugin, reasons = _verdict(pod, name, snapshot, filters)
@@ -326,8 +377,6 @@ def schedule_snapshot(
         if not count:
             message = "no nodes available to schedule pods"
         return Decision(None, tuple(traces[n] for n in names) if trace else (), message, next_start)
-    if not trace and weights is None and _scored_per_node(pod):
-        return Decision(_best_per_node(pod, feasible, snapshot), next_start=next_start)
     per_plugin: list[tuple[str, int, dict[str, int]]] = []
     for plugin, default_weight, score in SCORES:
         weight = (weights or {}).get(plugin, default_weight)

@@ -17,6 +17,7 @@ from typing import cast
 from controllers.api.pod import Pod
 from controllers.api.scheduling import PodAffinityTerm
 from controllers.scheduler.snapshot import (
+    NodeInfo,
     Snapshot,
     matches_term,
     memo_key,
@@ -26,7 +27,13 @@ from controllers.scheduler.snapshot import (
 )
 from reconcile import controller_of
 
-__all__ = ["SCORES", "Score", "least_allocated_list", "owner_counts"]
+__all__ = [
+    "SCORES",
+    "Score",
+    "least_allocated_list",
+    "node_least_allocated",
+    "owner_counts",
+]
 
 Score = Callable[[Pod, Sequence[str], Snapshot], dict[str, int]]
 
@@ -145,14 +152,19 @@ def least_allocated_list(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> 
     for _ in range(missing):  # few: only nodes that changed since the last pod like this
         at = found.index(None, at + 1)
         info = infos[nodes[at]]
-        free = info.allocatable
-        used_cpu, used_memory = info.nonzero
-        capacity, want = free.get("cpu", 0), cpu + used_cpu
-        parts = 100 * (capacity - want) // capacity if 0 < want <= capacity else 0
-        capacity, want = free.get("memory", 0), memory + used_memory
-        parts += 100 * (capacity - want) // capacity if 0 < want <= capacity else 0
-        found[at] = info.memo[key] = parts // 2
+        found[at] = info.memo[key] = node_least_allocated(info, cpu, memory)
     return cast("list[int]", found)
+
+
+def node_least_allocated(info: NodeInfo, cpu: int, memory: int) -> int:
+    """One node's :func:`least_allocated` score for a pod requesting ``cpu`` and ``memory``."""
+    free = info.allocatable
+    used_cpu, used_memory = info.nonzero
+    capacity, want = free.get("cpu", 0), cpu + used_cpu
+    parts = 100 * (capacity - want) // capacity if 0 < want <= capacity else 0
+    capacity, want = free.get("memory", 0), memory + used_memory
+    parts += 100 * (capacity - want) // capacity if 0 < want <= capacity else 0
+    return parts // 2
 
 
 def owner_spread(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[str, int]:

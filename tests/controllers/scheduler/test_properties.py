@@ -169,15 +169,17 @@ def _owned(p: Pod, owner: str | None) -> Pod:
     nodes(),
     st.lists(st.tuples(pods("q"), st.sampled_from((None, "rs-a", "rs-b"))), max_size=6),
     st.sampled_from((None, "rs-a", "rs-b")),
+    st.integers(0, 7),
 )
 def test_decision_without_trace_is_the_decision_with_it(
-    cluster: list[Node], earlier: list[tuple[Pod, str | None]], owner: str | None
+    cluster: list[Node], earlier: list[tuple[Pod, str | None]], owner: str | None, start: int
 ) -> None:
     """The traceless cycle's shortcut (scores per node only) picks the node the full one does."""
     bound: dict[str, list[Pod]] = {}
     for plain, q_owner in [*earlier, (pod("p"), owner)]:
         q = _owned(plain, q_owner)
-        traced = schedule(q, cluster, bound)
-        assert schedule(q, cluster, bound, trace=False).node == traced.node
+        traced = schedule(q, cluster, bound, start=start)
+        fast = schedule(q, cluster, bound, trace=False, start=start)
+        assert (fast.node, fast.next_start) == (traced.node, traced.next_start)
         if traced.node is not None:
             bound.setdefault(traced.node, []).append(with_spec(q, node_name=traced.node))
