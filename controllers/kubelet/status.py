@@ -80,7 +80,24 @@ def _container_id(rt: PodRuntime, run: ContainerRun, restarts: int) -> str:
     return f"sim://{rt.uid[:8]}-{run.name}-{restarts}"
 
 
+_REPORTED: dict[int, tuple[ContainerRun, str, ContainerStatus]] = {}
+"""The status last built for a run, by the run's identity (runs are immutable)."""
+_REPORTED_MAX = 65_536
+
+
 def _container_status(rt: PodRuntime, run: ContainerRun) -> ContainerStatus:
+    """The status of one container: remembered while its run stays the same object."""
+    found = _REPORTED.get(id(run))
+    if found is not None and found[0] is run and found[1] == rt.uid:
+        return found[2]
+    status = _build_container_status(rt, run)
+    if len(_REPORTED) >= _REPORTED_MAX:
+        _REPORTED.clear()
+    _REPORTED[id(run)] = (run, rt.uid, status)
+    return status
+
+
+def _build_container_status(rt: PodRuntime, run: ContainerRun) -> ContainerStatus:
     created = run.state != "waiting" or run.last is not None
     if run.state == "running":
         assert run.started_at is not None
