@@ -13,8 +13,10 @@ and :mod:`controllers.kubelet.script`), in virtual time. The layers:
   the pod status Kubernetes would show for it;
 * :mod:`~controllers.kubelet.agent`: one node's in-memory state and faults;
 * :mod:`~controllers.kubelet.reconciler` and :mod:`~controllers.kubelet.heartbeat`:
-  the controllers that act for every node (pods; registration, leases,
-  node status and mirror pods).
+  the controllers that act for every node (pods; registration, node status
+  and mirror pods);
+* :mod:`~controllers.kubelet.lease`: the loop renewing every node's Lease
+  (a manager runnable, as the kubelet's lease controller is a loop of its own).
 
 Expected flow::
 
@@ -33,13 +35,12 @@ from controllers.api.core import Node
 from controllers.api.pod import Pod
 from controllers.kubelet.agent import DEFAULT_CAPACITY, Fleet, NodeAgent, NodeConfig
 from controllers.kubelet.heartbeat import (
-    LEASE_DURATION,
-    RENEW_INTERVAL,
     STATUS_REPORT_INTERVAL,
     Heartbeat,
     mirror_pod,
     node_status,
 )
+from controllers.kubelet.lease import LEASE_DURATION, RENEW_INTERVAL, LeaseRenewer
 from controllers.kubelet.lifecycle import (
     BACKOFF_INITIAL,
     BACKOFF_MAX,
@@ -80,6 +81,7 @@ __all__ = [
     "STATUS_REPORT_INTERVAL",
     "ContainerRun",
     "Fleet",
+    "LeaseRenewer",
     "Happening",
     "Heartbeat",
     "Kubelets",
@@ -181,6 +183,11 @@ def setup(
         for_=Pod,
         predicates=(_not_status_only,),
     )
+
+    def look_again(node: str) -> None:
+        node_controller.enqueue(reconcile.ObjectKey("", node))
+
+    renewer = LeaseRenewer(manager.client, fleet=fleet, clock=manager.clock, look_again=look_again)
     node_controller: reconcile.Controller[Node] = reconcile.Controller(
         name="kubelet-nodes",
         reconciler=Heartbeat(
@@ -189,9 +196,11 @@ def setup(
             pods=pods,
             fleet=fleet,
             clock=manager.clock,
+            renewer=renewer,
         ),
         for_=Node,
     )
     manager.add(pod_controller)
     manager.add(node_controller)
+    manager.add_runnable("kubelet-node-leases", renewer.run)
     return Kubelets(fleet=fleet, pods=pod_controller, nodes=node_controller, pod_store=pods)

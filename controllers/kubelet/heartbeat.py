@@ -10,8 +10,10 @@ For each node whose agent reports (see :class:`~controllers.kubelet.agent.NodeAg
   conditions ``Ready`` (``KubeletReady``) and the three pressure conditions,
   written when they differ from what the API shows, and otherwise every
   :data:`STATUS_REPORT_INTERVAL` seconds to refresh ``lastHeartbeatTime``;
-* **heartbeat**: the Lease ``kube-node-lease/<node>`` is renewed every
-  :data:`RENEW_INTERVAL` seconds with a duration of :data:`LEASE_DURATION`;
+* **heartbeat**: the Lease ``kube-node-lease/<node>`` is created (or read)
+  here, renewed here when overdue, and otherwise renewed every
+  :data:`RENEW_INTERVAL` seconds by the
+  :class:`~controllers.kubelet.lease.LeaseRenewer` it is handed to;
 * **static pods**: each manifest in the agent's set appears as a *mirror pod*
   ``<name>-<node>`` (annotation ``kubernetes.io/config.mirror``, owned by the
   Node); one whose manifest was removed is deleted.
@@ -41,6 +43,7 @@ from controllers.api.core import (
 )
 from controllers.api.pod import Pod
 from controllers.kubelet.agent import Fleet, NodeAgent
+from controllers.kubelet.lease import LEASE_DURATION, RENEW_INTERVAL, LeaseRenewer
 from reconcile import (
     AlreadyExistsError,
     Client,
@@ -69,10 +72,6 @@ __all__ = [
     "node_status",
 ]
 
-LEASE_DURATION = 40
-"""``leaseDurationSeconds`` of node leases (Kubernetes' default)."""
-RENEW_INTERVAL = 10.0
-"""Seconds between lease renewals (a quarter of the lease duration, as the kubelet does)."""
 STATUS_REPORT_INTERVAL = 300.0
 """Seconds between node status writes when nothing changed (``nodeStatusReportFrequency``)."""
 
@@ -196,8 +195,10 @@ class Heartbeat:
         pods: Store[Pod],
         fleet: Fleet,
         clock: Clock,
+        renewer: LeaseRenewer,
     ) -> None:
         self._client = client
+        self._renewer = renewer
         self._nodes = nodes
         self._pods = pods
         self._fleet = fleet
@@ -224,12 +225,20 @@ class Heartbeat:
             if status != node.status:
                 node = await self._client.update_status(attrs.evolve(node, status=status))
             agent.reported = node.status
-        renew_in = await self._renew(agent, node, now)
+        retry = await self._renew(agent, node, now)
         await self._sync_mirrors(agent, node)
-        return Result.after(renew_in)
+        report_in = STATUS_REPORT_INTERVAL - _heartbeat_age(node.status, now)
+        return Result.after(report_in if retry is None else min(retry, report_in))
 
-    async def _renew(self, agent: NodeAgent, node: Node, now: dt.datetime) -> float:
-        """Renew the node's lease when due; the seconds until the next renewal."""
+    async def _renew(self, agent: NodeAgent, node: Node, now: dt.datetime) -> float | None:
+        """
+        Make sure the node's Lease exists, is fresh and is in the renewer's hands.
+
+        ``None`` when it is; otherwise the seconds after which to look again
+        (the cache or a concurrent writer was ahead of this kubelet).
+        """
+        if agent.lease is not None and self._renewer.scheduled(agent.name) is not None:
+            return None  # the renewer keeps it fresh
         lease = agent.lease
         if lease is None:
             # Like the kubelet's lease controller, read the Lease once and then
@@ -240,18 +249,19 @@ class Heartbeat:
                 return await self._create_lease(agent, node, now)
             agent.lease = lease
         last = lease.spec.renew_time
-        due = RENEW_INTERVAL if last is None else RENEW_INTERVAL - (now - last).total_seconds()
-        if due > 0.001:
-            return due
-        renewed = attrs.evolve(lease, spec=attrs.evolve(lease.spec, renew_time=now))
-        try:
-            agent.lease = await self._client.update(renewed)
-        except (ConflictError, NotFoundError):
-            agent.lease = None  # someone else wrote or deleted it: read it again shortly
-            return 0.1
-        return RENEW_INTERVAL
+        due = 0.0 if last is None else RENEW_INTERVAL - (now - last).total_seconds()
+        if due <= 0.001:  # overdue (the kubelet was stopped or cut off): renew now
+            renewed = attrs.evolve(lease, spec=attrs.evolve(lease.spec, renew_time=now))
+            try:
+                agent.lease = await self._client.update(renewed)
+            except (ConflictError, NotFoundError):
+                agent.lease = None  # someone else wrote or deleted it: read it again shortly
+                return 0.1
+            due = RENEW_INTERVAL
+        self._renewer.schedule(agent.name, self._clock.time() + due)
+        return None
 
-    async def _create_lease(self, agent: NodeAgent, node: Node, now: dt.datetime) -> float:
+    async def _create_lease(self, agent: NodeAgent, node: Node, now: dt.datetime) -> float | None:
         spec = LeaseSpec(
             holder_identity=agent.name,
             lease_duration_seconds=LEASE_DURATION,
@@ -266,7 +276,8 @@ class Heartbeat:
             agent.lease = await self._client.create(Lease(metadata=meta, spec=spec))
         except AlreadyExistsError:
             return 0.1  # created meanwhile: read it at the next look
-        return RENEW_INTERVAL
+        self._renewer.schedule(agent.name, self._clock.time() + RENEW_INTERVAL)
+        return None
 
     async def _sync_mirrors(self, agent: NodeAgent, node: Node) -> None:
         """Create missing mirror pods; delete those whose static pod is gone."""

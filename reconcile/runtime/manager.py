@@ -35,9 +35,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import Protocol, TypeVar, final
+from typing import Any, Protocol, TypeVar, final
 
 import attrs
 import structlog
@@ -108,6 +108,7 @@ class Manager:
         self._elector = elector
         self._graceful = graceful_shutdown
         self._controllers: list[Controller[Resource]] = []
+        self._runnables: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
         self._state = ManagerState.NEW
         self._stop = asyncio.Event()
         self._synced = asyncio.Event()
@@ -127,6 +128,23 @@ class Manager:
         controller.bind(self.informers, self.clock)
         self._controllers.append(controller)  # type: ignore[arg-type]
         return controller
+
+    def add_runnable(self, name: str, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """
+        Run ``fn()`` alongside the controllers (before the manager starts).
+
+        For work that is not a reconcile of keys, such as a loop renewing
+        leases (controller-runtime's ``Runnable``). It starts once the caches
+        have synced, runs only while this manager leads (when it has an
+        elector), and is cancelled when the manager stops or loses the lease.
+        An exception it raises is a crash: it stops the manager and propagates
+        out of :meth:`run`.
+        """
+        if self._state is not ManagerState.NEW:
+            raise RuntimeError(f"cannot add a runnable to a manager that is {self._state.value}")
+        if any(n == name for n, _ in self._runnables):
+            raise ValueError(f"a runnable named {name!r} is already registered")
+        self._runnables.append((name, fn))
 
     def store(self, kind: type[R]) -> Store[R]:
         """The shared read-only cache of ``kind`` (its informer starts with the manager)."""
@@ -190,9 +208,13 @@ class Manager:
             async with asyncio.TaskGroup() as tg:
                 for controller in self._controllers:
                     tg.create_task(controller.run())
+                runnables = [tg.create_task(fn(), name=name) for name, fn in self._runnables]
                 await self._stop.wait()
-                # Stopping: workers finish their current item, then exit.
+                # Stopping: workers finish their current item, then exit;
+                # runnables have no item to finish.
                 self._shutdown_controllers()
+                for task in runnables:
+                    task.cancel()
         finally:
             # On lost leadership the elector cancelled this task group (and with
             # it every worker) already: there is nothing left to shut down.

@@ -397,3 +397,108 @@ def test_passes_the_typed_object_key_to_the_reconciler() -> None:
         return seen
 
     assert [ObjectKey(namespace="default", name="w")] == run(scenario)
+
+
+# -- runnables -----------------------------------------------------------------
+
+
+def _ticker(clock: VirtualClock, name: str, ticks: list[tuple[str, float]]) -> Any:
+    async def tick() -> None:
+        while True:
+            ticks.append((name, clock.time()))
+            await clock.sleep(10)
+
+    return tick
+
+
+def test_runnable_runs_after_sync_and_is_cancelled_on_stop() -> None:
+    """A runnable starts once the caches are synced, and nothing of it runs after the block."""
+
+    async def scenario(clock: VirtualClock) -> tuple[list[tuple[str, float]], int, bool]:
+        cluster = MemoryCluster(clock=clock)
+        manager = Manager(cast("Client", SlowList(cluster, clock, Widget, delay=3)), clock=clock)
+        manager.store(Widget)
+        ticks: list[tuple[str, float]] = []
+        manager.add_runnable("ticker", _ticker(clock, "t", ticks))
+        async with manager:
+            await clock.advance(25)
+        stopped_with = len(ticks)
+        await clock.advance(60)
+        return ticks, stopped_with, any(t.get_name() == "ticker" for t in asyncio.all_tasks())
+
+    ticks, stopped_with, still_there = run(scenario)
+
+    assert [("t", 3.0), ("t", 13.0), ("t", 23.0)] == ticks
+    assert len(ticks) == stopped_with
+    assert not still_there
+
+
+def test_runnable_runs_only_while_leading() -> None:
+    """The standby's runnable waits for the lease; it starts when the leader stops."""
+
+    async def scenario(clock: VirtualClock) -> tuple[list[str], list[str]]:
+        cluster = MemoryCluster(clock=clock)
+        elector_a = _elector(cluster, clock, "a")
+        manager_a = Manager(cluster, clock=clock, elector=elector_a)
+        manager_b = Manager(cluster, clock=clock, elector=_elector(cluster, clock, "b"))
+        ticks: list[tuple[str, float]] = []
+        manager_a.add_runnable("ticker", _ticker(clock, "a", ticks))
+        manager_b.add_runnable("ticker", _ticker(clock, "b", ticks))
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(manager_a.run())
+            async with asyncio.timeout(10):
+                await elector_a.wait_leading()
+            tg.create_task(manager_b.run())
+            await clock.advance(30)
+            while_a_leads = sorted({name for name, _ in ticks})
+            manager_a.stop()
+            await clock.advance(30)
+            manager_b.stop()
+        return while_a_leads, sorted({name for name, _ in ticks})
+
+    while_a_leads, after = run(scenario)
+
+    assert ["a"] == while_a_leads
+    assert ["a", "b"] == after
+
+
+def test_runnable_failure_stops_the_manager_with_the_error() -> None:
+    async def scenario(clock: VirtualClock) -> None:
+        manager = Manager(MemoryCluster(clock=clock), clock=clock)
+
+        async def broken() -> None:
+            await clock.sleep(1)
+            raise RuntimeError("lost the device")
+
+        manager.add_runnable("broken", broken)
+        await manager.run()
+
+    with pytest.raises(ExceptionGroup) as caught:
+        run(scenario)
+    assert caught.group_contains(RuntimeError, match="lost the device")
+
+
+def test_refuses_runnables_after_start_and_duplicate_names() -> None:
+    async def scenario(clock: VirtualClock) -> list[str]:
+        manager = Manager(MemoryCluster(clock=clock), clock=clock)
+
+        async def idle() -> None:
+            await asyncio.Event().wait()
+
+        manager.add_runnable("idle", idle)
+        errors: list[str] = []
+        try:
+            manager.add_runnable("idle", idle)
+        except ValueError as exc:
+            errors.append(str(exc))
+        async with manager:
+            try:
+                manager.add_runnable("late", idle)
+            except RuntimeError as exc:
+                errors.append(str(exc))
+        return errors
+
+    assert [
+        "a runnable named 'idle' is already registered",
+        "cannot add a runnable to a manager that is running",
+    ] == run(scenario)
