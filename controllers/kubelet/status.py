@@ -10,7 +10,11 @@ Phases follow Kubernetes' ``getPhase``:
 * ``Succeeded``: every main container exited 0 and none will restart;
 * ``Failed``: every main container exited and none will restart, at least one
   with a non-zero code; also an init container failing under
-  ``restartPolicy: Never`` and an exceeded ``activeDeadlineSeconds``.
+  ``restartPolicy: Never`` and an exceeded ``activeDeadlineSeconds``;
+* ``Unknown`` is a valid phase that no component writes, as in current
+  Kubernetes: when a node stops reporting, its pods keep their last phase
+  and the node lifecycle controller sets their ``Ready`` condition to
+  ``False`` (see :mod:`controllers.nodelifecycle`).
 
 Conditions ``Initialized``, ``ContainersReady`` and ``Ready`` (with the
 scheduler's ``PodScheduled`` kept) carry Kubernetes' reasons and messages;
