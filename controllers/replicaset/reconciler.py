@@ -1,0 +1,322 @@
+"""
+The ReplicaSet controller's I/O half: read the caches, decide (pure), write.
+
+One reconcile of a ReplicaSet (Kubernetes' ``syncReplicaSet``):
+
+1. Candidates come from two Pod cache indexes, never a namespace scan: the
+   pods it controls (``INDEX_CONTROLLER`` by uid) and the orphans of its
+   namespace (:data:`~controllers.replicaset.watches.INDEX_ORPHANS`).
+2. Claims are written first with ``update`` on the cached resource version
+   (a ``ConflictError`` makes the engine retry at once with a fresh cache).
+   Before the first adoption the ReplicaSet is re-read live, so one that was
+   just deleted adopts nothing (upstream's ``RecheckDeletionTimestamp``).
+3. If :class:`reconcile.Expectations` are satisfied (every pod this
+   controller created or deleted has been seen in the cache, or 5 minutes
+   passed), pods are created in slow-start batches (each batch concurrently,
+   stopping after a batch with a failure) or deleted concurrently, with a
+   uid precondition so a pod replaced under the same name is left alone.
+   Creations are expected before they are issued; creations never issued
+   and deletions that failed are taken back at once.
+4. The status is written (``update_status``) only when it changed. A
+   create or delete failure is then raised, so the engine retries with
+   backoff, after the status has recorded ``ReplicaFailure``.
+5. With ``minReadySeconds``, the result asks to be run again when the next
+   ready pod becomes available.
+
+:class:`~controllers.replicaset.watches.ExpectationsObserver` lowers the
+expectations as pods appear, get a deletion timestamp or vanish.
+
+Events on the ReplicaSet, with Kubernetes' reasons and messages:
+``SuccessfulCreate`` "Created pod: NAME", ``FailedCreate`` "Error creating:
+ERROR", ``SuccessfulDelete`` "Deleted pod: NAME", ``FailedDelete`` "Error
+deleting: ERROR".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine, Iterator, Sequence
+
+import attrs
+
+from controllers.api.apps import ReplicaSet
+from controllers.api.core import Pod
+from controllers.replicaset.plan import (
+    BURST_REPLICAS,
+    claim,
+    pod_from_template,
+    scale,
+    slow_start_batches,
+)
+from controllers.replicaset.status import calculate_status, next_available_in
+from controllers.replicaset.watches import INDEX_ORPHANS
+from reconcile import (
+    INDEX_CONTROLLER,
+    ApiError,
+    Client,
+    Clock,
+    ConflictError,
+    EventRecorder,
+    Expectations,
+    InvalidError,
+    NotFoundError,
+    ObjectKey,
+    Preconditions,
+    Request,
+    ResourceVersion,
+    Result,
+    Store,
+    controller_of,
+    owner_reference_to,
+    remove_owner_reference,
+    set_controller_reference,
+)
+
+__all__ = ["MIN_SYNC_INTERVAL", "ManageReplicasError", "ReplicaSetReconciler"]
+
+_SLACK = 0.001
+"""Seconds added to a requeue so the wake-up lands just after the instant, not on it."""
+
+MIN_SYNC_INTERVAL = 0.001
+"""
+Seconds between two syncs of one ReplicaSet; a sync asked for sooner is deferred.
+
+A sync reads every pod of the set, and a burst of pod events (10,000 pods
+turning ready in one virtual instant) would otherwise run one sync per
+handful of events: quadratic work for one up-to-date status. Deferring
+coalesces them, as if each sync took a millisecond; nothing is lost, since
+the deferred sync reads the cache as it is then.
+"""
+
+
+class ManageReplicasError(Exception):
+    """Creating or deleting pods failed; raised once the status is written, for a backoff."""
+
+
+class ReplicaSetReconciler:
+    """
+    Keeps each ReplicaSet's pods at ``spec.replicas`` (see the module docstring).
+
+    Args:
+        client: Where pods and statuses are written.
+        replicasets: The ReplicaSet cache.
+        pods: The Pod cache, with the
+            :data:`~controllers.replicaset.watches.INDEX_ORPHANS` index.
+        expectations: Shared with the
+            :class:`~controllers.replicaset.watches.ExpectationsObserver` of the Pod informer.
+        clock: The source of ``now``.
+        recorder: Receives the pod events; none are recorded without one.
+        burst: Most pods created or deleted per sync.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        replicasets: Store[ReplicaSet],
+        pods: Store[Pod],
+        expectations: Expectations,
+        clock: Clock,
+        recorder: EventRecorder | None = None,
+        burst: int = BURST_REPLICAS,
+    ) -> None:
+        self._client = client
+        self._replicasets = replicasets
+        self._pods = pods
+        self._expectations = expectations
+        self._clock = clock
+        self._recorder = recorder
+        self._burst = burst
+        # The ReplicaSet as our last status write left it, with the version it
+        # replaced: while the cache still holds that version, the write is the
+        # fresher copy (it saves a sure conflict and a wasted sync).
+        self._written: dict[ObjectKey, tuple[ResourceVersion, ReplicaSet]] = {}
+        self._synced_at: dict[ObjectKey, float] = {}
+
+    def wrote(self, rs: ReplicaSet) -> bool:
+        """Whether ``rs`` (as the cache delivers it) is this reconciler's own last status write."""
+        last = self._written.get(rs.metadata.key)
+        return (
+            last is not None and last[1].metadata.resource_version == rs.metadata.resource_version
+        )
+
+    async def reconcile(self, request: Request) -> Result:
+        rs = self._replicasets.get(request)
+        if rs is None:
+            self._expectations.forget(request)
+            self._written.pop(request, None)
+            self._synced_at.pop(request, None)
+            return Result.done()
+        started = self._clock.time()
+        previous = self._synced_at.get(request)
+        # Half an interval of tolerance: a float clock may wake us a hair early.
+        if previous is not None and started - previous < MIN_SYNC_INTERVAL / 2:
+            return Result.after(MIN_SYNC_INTERVAL)
+        self._synced_at[request] = started
+        last = self._written.get(request)
+        if last is not None and last[0] == rs.metadata.resource_version:
+            rs = last[1]
+        if rs.spec.selector is None:
+            return Result.done()  # nothing can match; the API server refuses such sets anyway
+        manage = self._expectations.satisfied(request) and rs.metadata.deletion_timestamp is None
+        claimed = claim(rs, self._candidates(rs))
+        mine = [*claimed.owned]
+        if claimed.adopt:
+            mine += await self._adopt(rs, claimed.adopt)
+        for pod in claimed.release:
+            await self._release(rs, pod)
+        error: ManageReplicasError | None = None
+        if manage:
+            change = scale(
+                rs, mine, related=self._related(rs), now=self._clock.now(), burst=self._burst
+            )
+            try:
+                if change.create:
+                    await self._create(rs, request, change.create)
+                elif change.delete:
+                    await self._delete(rs, request, change.delete)
+            except ManageReplicasError as exc:
+                error = exc
+        now = self._clock.now()
+        status = calculate_status(rs, mine, now=now, error=None if error is None else str(error))
+        if status != rs.status:
+            written = await self._client.update_status(attrs.evolve(rs, status=status))
+            self._written[request] = (rs.metadata.resource_version, written)
+        if error is not None:
+            raise error
+        delay = next_available_in(rs, mine, now=now)
+        return Result.done() if delay is None else Result.after(delay + _SLACK)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _candidates(self, rs: ReplicaSet) -> list[Pod]:
+        """The pods ``rs`` controls and the orphans of its namespace: two index look-ups."""
+        return [
+            *self._pods.by_index(INDEX_CONTROLLER, rs.metadata.uid),
+            *self._pods.by_index(INDEX_ORPHANS, rs.metadata.namespace),
+        ]
+
+    def _related(self, rs: ReplicaSet) -> Iterator[Pod]:
+        """
+        Pods selected by any ReplicaSet with the same controller as ``rs`` (none without one).
+
+        A generator: only a partial scale-down (the deletion rank) reads it.
+        """
+        owner = controller_of(rs.metadata)
+        if owner is None:
+            return
+        seen: set[str] = set()
+        for sibling in self._replicasets.by_index(INDEX_CONTROLLER, owner.uid):
+            selector = sibling.spec.selector
+            if selector is None or sibling.metadata.namespace != rs.metadata.namespace:
+                continue
+            for pod in self._pods.list(namespace=rs.metadata.namespace, labels=selector):
+                if pod.metadata.uid not in seen:
+                    seen.add(pod.metadata.uid)
+                    yield pod
+
+    # -- claiming --------------------------------------------------------------------------
+
+    async def _adopt(self, rs: ReplicaSet, orphans: Sequence[Pod]) -> list[Pod]:
+        """Take control of ``orphans``; returns the adopted pods as written."""
+        fresh = await self._client.get(ReplicaSet, rs.metadata.key)
+        if fresh.metadata.uid != rs.metadata.uid or fresh.metadata.deletion_timestamp is not None:
+            raise ManageReplicasError(
+                f"cannot adopt pods: ReplicaSet {rs.metadata.key} is gone or being deleted"
+            )
+        ref = owner_reference_to(rs)
+        adopted = []
+        for pod in orphans:
+            meta = set_controller_reference(pod.metadata, ref)
+            try:
+                adopted.append(await self._client.update(attrs.evolve(pod, metadata=meta)))
+            except NotFoundError:
+                continue  # gone meanwhile: nothing to adopt
+        return adopted
+
+    async def _release(self, rs: ReplicaSet, pod: Pod) -> None:
+        meta = remove_owner_reference(pod.metadata, rs.metadata.uid)
+        with contextlib.suppress(NotFoundError):  # gone meanwhile: released for good
+            await self._client.update(attrs.evolve(pod, metadata=meta))
+
+    # -- scaling ---------------------------------------------------------------------------
+
+    async def _create(self, rs: ReplicaSet, key: ObjectKey, count: int) -> None:
+        self._expectations.expect_creations(key, count)
+        pod = pod_from_template(rs)  # one immutable value serves every create
+        created = 0
+        first_error: Exception | None = None
+        for size in slow_start_batches(count):
+            errors = await _concurrently([self._create_one(rs, pod) for _ in range(size)])
+            created += size - len(errors)
+            if errors:
+                first_error = errors[0]
+                break
+        if count - created:
+            # Never issued or refused: the informer will not see these.
+            self._expectations.lower_expectations(key, creations=count - created)
+        if first_error is not None:
+            raise ManageReplicasError(str(first_error)) from first_error
+
+    async def _create_one(self, rs: ReplicaSet, pod: Pod) -> Exception | None:
+        try:
+            new = await self._client.create(pod)
+        except ApiError as exc:
+            if _namespace_terminating(exc):
+                return None  # every create would fail; the namespace takes the set away
+            if self._recorder is not None:
+                await self._recorder.warning(
+                    rs, reason="FailedCreate", message=f"Error creating: {exc}"
+                )
+            return exc
+        if self._recorder is not None:
+            await self._recorder.normal(
+                rs, reason="SuccessfulCreate", message=f"Created pod: {new.metadata.name}"
+            )
+        return None
+
+    async def _delete(self, rs: ReplicaSet, key: ObjectKey, victims: Sequence[Pod]) -> None:
+        self._expectations.expect_deletions(key, [p.metadata.uid for p in victims])
+        errors = await _concurrently([self._delete_one(rs, key, pod) for pod in victims])
+        if errors:
+            raise ManageReplicasError(str(errors[0])) from errors[0]
+
+    async def _delete_one(self, rs: ReplicaSet, key: ObjectKey, pod: Pod) -> Exception | None:
+        uid = pod.metadata.uid
+        try:
+            await self._client.delete(Pod, pod.metadata.key, preconditions=Preconditions(uid=uid))
+        except (NotFoundError, ConflictError):
+            # Gone, or replaced by a pod of the same name: the planned deletion is moot.
+            self._expectations.deletion_observed(key, uid)
+            return None
+        except ApiError as exc:
+            self._expectations.deletion_observed(key, uid)
+            if self._recorder is not None:
+                await self._recorder.warning(
+                    rs, reason="FailedDelete", message=f"Error deleting: {exc}"
+                )
+            return exc
+        if self._recorder is not None:
+            await self._recorder.normal(
+                rs, reason="SuccessfulDelete", message=f"Deleted pod: {pod.metadata.name}"
+            )
+        return None
+
+
+async def _concurrently(calls: list[Coroutine[None, None, Exception | None]]) -> list[Exception]:
+    """Await ``calls`` concurrently; the errors they returned, in call order."""
+    if len(calls) == 1:  # the first slow-start batch: no task needed
+        error = await calls[0]
+        return [] if error is None else [error]
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(call) for call in calls]
+    return [e for e in (t.result() for t in tasks) if e is not None]
+
+
+def _namespace_terminating(exc: ApiError) -> bool:
+    """Whether a create was refused because its namespace is being deleted."""
+    return isinstance(exc, InvalidError) and any(
+        cause.field == "metadata.namespace" and "being terminated" in cause.detail
+        for cause in exc.causes
+    )
