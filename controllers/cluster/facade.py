@@ -26,11 +26,12 @@ from typing import Any, TypeVar
 import attrs
 
 import reconcile
-from controllers import gc, kubelet, namespace, nodelifecycle, scheduler
+from controllers import deployment, gc, kubelet, namespace, nodelifecycle, replicaset, scheduler
 from controllers.api import install_admission
 from controllers.api.core import Event, Namespace, Node, Pod, Taint
 from controllers.cluster.faults import Faults
 from controllers.cluster.objects import Objects
+from controllers.cluster.workloads import Workloads
 from controllers.kubelet import Fleet, Kubelets, NodeConfig, Timings
 
 __all__ = ["COMPONENTS", "Cluster", "Setup", "run"]
@@ -67,7 +68,7 @@ def _virtual_clock() -> reconcile.VirtualClock:
     return clock
 
 
-class Cluster(Objects, Faults):
+class Cluster(Objects, Faults, Workloads):
     """
     An embedded cluster: API server, scheduler, controllers and simulated nodes.
 
@@ -169,6 +170,8 @@ class Cluster(Objects, Faults):
             nodelifecycle.setup(
                 manager, recorder=self._recorder("node-controller"), grace=self._grace
             )
+            replicaset.setup(manager, recorder=self._recorder("replicaset-controller"))
+            deployment.setup(manager, recorder=self._recorder("deployment-controller"))
             for setup in self._setups:
                 setup(manager, self)
         await manager.__aenter__()

@@ -39,8 +39,8 @@ from controllers.nodelifecycle.drain import (
 )
 from controllers.nodelifecycle.plan import (
     LEASE_NAMESPACE,
-    NO_EXECUTE,
     MANAGED_TAINTS,
+    NO_EXECUTE,
     NODE_MONITOR_GRACE_PERIOD,
     TAINT_NOT_READY,
     TAINT_UNREACHABLE,

@@ -159,7 +159,11 @@ def _owned(p: Pod, owner: str | None) -> Pod:
     if owner is None:
         return p
     ref = reconcile.OwnerReference(
-        api_version="apps/v1", kind="ReplicaSet", name=owner, uid=owner, controller=True
+        api_version="apps/v1",
+        kind="ReplicaSet",
+        name=owner,
+        uid=reconcile.Uid(owner),
+        controller=True,
     )
     return attrs.evolve(p, metadata=attrs.evolve(p.metadata, owner_references=(ref,)))
 
