@@ -1,5 +1,5 @@
 """
-The main demo: a controller at work on the embedded cluster, step by step.
+A controller of your own at work, step by step, with leader election.
 
 A ``Website`` asks for N ``Replica`` objects running one version. Two
 controllers cooperate, as in Kubernetes:
@@ -15,7 +15,7 @@ standby takes over. Every reconcile is shown as one log line; a table shows the
 cluster after each step. Everything runs in virtual time: the whole story
 takes about a simulated minute and well under a second of real time.
 
-Run it: ``./dev demo`` (or ``python -m examples.demo``).
+Run it: ``./dev example 08``.
 """
 
 from __future__ import annotations

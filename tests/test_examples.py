@@ -114,9 +114,9 @@ def test_examples_are_deterministic(stem: str) -> None:
     assert _main(stem) == _main(stem)
 
 
-def test_demo_rolls_out_fails_over_and_finalizes() -> None:
-    """The main demo ends on v2 only, with the standby leading and DNS released."""
-    facts = _main("demo")
+def test_08_website_controller_rolls_out_fails_over_and_finalizes() -> None:
+    """The website demo ends on v2 only, with the standby leading and DNS released."""
+    facts = _main("08_website_controller")
     assert {
         "leader_before": "controller-alpha",
         "leader_after": "controller-beta",
@@ -124,3 +124,27 @@ def test_demo_rolls_out_fails_over_and_finalizes() -> None:
         "websites": 0,
         "versions": ["v2"],
     } == facts
+
+
+def test_demo_rolls_out_v2_step_by_step_then_undoes_to_v1() -> None:
+    """The tutorial's event sequence, in both directions, ending on v1 as revision 3."""
+    facts = _main("demo")
+    new, old = "nginx-deployment-7d9bdb676b", "nginx-deployment-68f8b88b5c"
+
+    def steps(up: str, down: str, first: str) -> list[str]:
+        return [
+            f"Scaled up replica set {up} to 1{first}",
+            f"Scaled down replica set {down} to 3 from 4",
+            f"Scaled up replica set {up} to 2 from 1",
+            f"Scaled down replica set {down} to 2 from 3",
+            f"Scaled up replica set {up} to 3 from 2",
+            f"Scaled down replica set {down} to 1 from 2",
+            f"Scaled up replica set {up} to 4 from 3",
+            f"Scaled down replica set {down} to 0 from 1",
+        ]
+
+    assert [f"Scaled up replica set {old} to 4"] == facts["created"]
+    assert steps(new, old, "") == facts["update"]
+    assert steps(old, new, " from 0") == facts["undo"]
+    assert (["nginx:1.14.2"], 4) == (facts["images"], facts["pods"])
+    assert [2, 3] == [revision for revision, _ in facts["revisions"]]
