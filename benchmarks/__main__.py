@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    bench_deployments,
     bench_fanout,
     bench_heartbeats,
     bench_memory,
@@ -40,6 +41,7 @@ NAMES = (
     "pods-10k-on-1k-nodes",
     "scheduler-throughput",
     "heartbeats-1k-nodes-1h",
+    "deployments",
 )
 
 
@@ -159,6 +161,36 @@ def main(argv: list[str] | None = None) -> int:
                 f"{h['speedup']:,.0f}x real time (median of {h['runs']:.0f}, "
                 f"{h['min_speedup']:,.0f}-{h['max_speedup']:,.0f}); "
                 f"{h['bytes_per_node'] / 1024:,.1f} KiB per node (tracemalloc)",
+            )
+        )
+
+    if "deployments" in wanted:
+        d = bench_deployments.run(args.scale)
+        records.append({"name": "deployments", **d})
+        rows.append(
+            (
+                "Deployment created to Available (floor <= 10 s)",
+                f"{d['replicas']:,.0f} replicas, {d['nodes']:,.0f} nodes",
+                f"{d['create_s']:.2f} s wall",
+            )
+        )
+        rows.append(
+            (
+                "rolling update 25%/25% (floor <= 20 s)",
+                f"{d['replicas']:,.0f} replicas, {d['nodes']:,.0f} nodes",
+                f"{d['rollout_s']:.2f} s wall, {d['rollout_simulated_s']:.0f} simulated s; "
+                f"bounds held over {d['events_checked']:,.0f} events (replica sets <= "
+                f"{d['max_replica_set_sum']:,.0f} of {d['limit_pods']:,.0f} allowed, available "
+                f">= {d['min_available']:,.0f} of {d['limit_available']:,.0f} required; most "
+                f"pods at once {d['max_active_pods']:,.0f})",
+            )
+        )
+        rows.append(
+            (
+                "many Deployments to Available",
+                f"{d['many']:,.0f} x 10 replicas",
+                f"{d['many_wall_s']:.2f} s wall; simulated time to Available p50 "
+                f"{d['many_p50_simulated_s']:.1f} s, p99 {d['many_p99_simulated_s']:.1f} s",
             )
         )
 
