@@ -26,10 +26,10 @@ import attrs
 
 from controllers.api.core import Node
 from controllers.api.pod import Pod
+from controllers.scheduler.fast import PASS, choose, scored_per_node
 from controllers.scheduler.filters import FILTERS, Filter, hard_spread_constraints
-from controllers.scheduler.scores import SCORES, node_least_allocated, taint_toleration
-from controllers.scheduler.snapshot import Snapshot, memo_key, nonzero_requests, requests
-from reconcile import controller_of
+from controllers.scheduler.scores import SCORES
+from controllers.scheduler.snapshot import Snapshot, memo_key, requests
 
 __all__ = [
     "Decision",
@@ -160,7 +160,7 @@ def _verdict(
         reasons = check(pod, node, snapshot)
         if reasons:
             return plugin, reasons
-    return "", ()
+    return PASS
 
 
 def _remember(
@@ -216,102 +216,6 @@ def _totals(
     }
 
 
-def _scored_per_node(pod: Pod) -> bool:
-    """
-    Whether only resources, ``PreferNoSchedule`` taints and the owner tell nodes apart.
-
-    That is, the pod has no preferred node affinity, no preferred pod
-    (anti-)affinity and no ``ScheduleAnyway`` spreading: those scores are the
-    same on every node, and :func:`_fast_cycle` may leave them out.
-    """
-    spec = pod.spec
-    affinity = spec.affinity
-    if affinity is not None:
-        node_affinity = affinity.node_affinity
-        if node_affinity and node_affinity.preferred_during_scheduling_ignored_during_execution:
-            return False
-        for rules in (affinity.pod_affinity, affinity.pod_anti_affinity):
-            if rules and rules.preferred_during_scheduling_ignored_during_execution:
-                return False
-    return all(c.when_unsatisfiable != "ScheduleAnyway" for c in spec.topology_spread_constraints)
-
-
-def _fast_cycle(
-    pod: Pod,
-    snapshot: Snapshot,
-    filters: Sequence[tuple[str, Filter]],
-    verdict_key: int,
-    first: int,
-) -> Decision | None:
-    """
-    The traceless cycle of a pod whose filters read only the node and whose
-    scores :func:`_scored_per_node` accepts, in one pass over the nodes.
-
-    It makes the decision the full cycle makes with the default weights: the
-    filters' verdict and the resource score come from each node's memo, the
-    owner's pod count from its :class:`NodeInfo`, and only those (and
-    ``PreferNoSchedule`` taints, when a feasible node has any) can differ
-    between nodes. ``None`` when no node fits: the full cycle then words
-    the message.
-    """
-    names = snapshot.names
-    infos = snapshot.infos
-    cpu, memory = nonzero_requests(pod)
-    score_key = memo_key(("LeastAllocated", cpu, memory))  # as least_allocated keys it
-    owner = controller_of(pod.metadata)
-    owner_key = (pod.metadata.namespace, owner.uid) if owner is not None else None
-    wanted = feasible_to_find(len(names))
-    feasible: list[str] = []
-    totals: list[int] = []
-    counts: list[int] = []
-    looked = 0
-    boundary = len(names) - first  # the nodes looked at before the wrap-around
-    split = -1  # where in ``feasible`` the wrapped-around (smaller) names begin
-    for name in names[first:] + names[:first]:
-        if looked == boundary:
-            split = len(feasible)
-        looked += 1
-        info = infos[name]
-        memo = info.memo
-        found = memo.get(verdict_key)
-        if found is None:
-            found = _remember(verdict_key, pod, name, snapshot, filters)
-        if found[1]:  # type: ignore[index]
-            continue
-        feasible.append(name)
-        score = memo.get(score_key)
-        if score is None:
-            score = memo[score_key] = node_least_allocated(info, cpu, memory)
-        totals.append(score)  # type: ignore[arg-type]
-        if owner_key is not None:
-            counts.append(info.owners.get(owner_key, 0))
-        if len(feasible) >= wanted:
-            break
-    if not feasible:
-        return None
-    weights = _DEFAULT_WEIGHTS
-    if weights["NodeResourcesFit"] != 1:
-        totals = [weights["NodeResourcesFit"] * t for t in totals]
-    top = max(counts, default=0)
-    if top:  # OwnerSpread, normalised over the feasible nodes
-        weight = weights["OwnerSpread"]
-        totals = [
-            t + weight * (100 * (top - c) // top) for t, c in zip(totals, counts, strict=True)
-        ]
-    if snapshot.tainted and not snapshot.tainted.isdisjoint(feasible):
-        weight = weights["TaintToleration"]
-        tolerated = taint_toleration(pod, feasible, snapshot)
-        totals = [t + weight * tolerated[n] for t, n in zip(totals, feasible, strict=True)]
-    best = max(totals)
-    # Ties go to the first name: nodes past the wrap-around sort before the others.
-    wrapped = split >= 0 and best in totals[split:]
-    at = totals.index(best, split) if wrapped else totals.index(best)
-    return Decision(feasible[at], next_start=(first + looked) % len(names))
-
-
-_DEFAULT_WEIGHTS = {plugin: weight for plugin, weight, _ in SCORES}
-
-
 def schedule_snapshot(
     pod: Pod,
     snapshot: Snapshot,
@@ -350,10 +254,18 @@ def schedule_snapshot(
     first = start % count if count else 0
     infos = snapshot.infos
     verdict_key = _verdict_key(pod, filters)
-    if verdict_key is not None and not trace and weights is None and _scored_per_node(pod):
-        fast = _fast_cycle(pod, snapshot, filters, verdict_key, first)
+    if verdict_key is not None and not trace and weights is None and scored_per_node(pod):
+        key = verdict_key
+        fast = choose(
+            pod,
+            snapshot,
+            verdict_key=key,
+            remember=lambda node: _remember(key, pod, node, snapshot, filters),
+            first=first,
+            wanted=wanted,
+        )
         if fast is not None:
-            return fast
+            return Decision(fast[0], next_start=(first + fast[1]) % count)
     for name in names[first:] + names[:first]:
         if verdict_key is None:
             plugin, reasons = _verdict(pod, name, snapshot, filters)

@@ -187,3 +187,41 @@ def test_decision_without_trace_is_the_decision_with_it(
         assert (fast.node, fast.next_start) == (traced.node, traced.next_start)
         if traced.node is not None:
             bound.setdefault(traced.node, []).append(with_spec(q, node_name=traced.node))
+
+
+@st.composite
+def large_clusters(draw: st.DrawFn) -> list[Node]:
+    """100 to 140 nodes (so that a cycle samples), a few of them tainted or full."""
+    count = draw(st.integers(100, 140))
+    odd = draw(st.dictionaries(st.integers(0, count - 1), st.sampled_from(EFFECTS), max_size=30))
+    small = draw(st.sets(st.integers(0, count - 1), max_size=30))
+    return [
+        node(
+            f"n{i:03d}",
+            cpu="500m" if i in small else "2",
+            memory="1Gi",
+            pods=4,
+            taints=[Taint(key="a", effect=odd[i])] if i in odd else [],
+        )
+        for i in range(count)
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    large_clusters(),
+    st.lists(st.tuples(pods("q"), st.sampled_from((None, "rs-a"))), min_size=1, max_size=12),
+    st.integers(0, 200),
+)
+def test_decision_without_trace_is_the_decision_with_it_when_sampling(
+    cluster: list[Node], pending: list[tuple[Pod, str | None]], start: int
+) -> None:
+    """Past 100 nodes only some are looked at: the shortcut looks at and picks the same ones."""
+    bound: dict[str, list[Pod]] = {}
+    for i, (plain, owner) in enumerate(pending):
+        q = _owned(plain, owner)
+        traced = schedule(q, cluster, bound, start=start + 37 * i)
+        fast = schedule(q, cluster, bound, trace=False, start=start + 37 * i)
+        assert (fast.node, fast.next_start) == (traced.node, traced.next_start)
+        if traced.node is not None:
+            bound.setdefault(traced.node, []).append(with_spec(q, node_name=traced.node))

@@ -1,0 +1,123 @@
+"""
+The traceless cycle of an ordinary pod, over whole lists at once: pure.
+
+Most pods (no preferred affinities, no ``ScheduleAnyway`` spreading, filters
+that read only the node: see :func:`scored_per_node`) are told apart by
+three things only: the filters' verdict and the resource score, both
+remembered in each node's :attr:`~controllers.scheduler.snapshot.NodeInfo.memo`
+(so they are computed again only for nodes whose pods changed), and the
+count of the owner's pods on each node. :func:`choose` reads those for the
+nodes a cycle looks at, in one pass, without building a score table per
+plugin, and makes the decision the full cycle of
+:func:`~controllers.scheduler.plan.schedule_snapshot` makes with the default
+weights (a property test compares the two).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+from controllers.api.pod import Pod
+from controllers.scheduler.scores import SCORES, node_least_allocated, taint_toleration
+from controllers.scheduler.snapshot import Snapshot, memo_key, nonzero_requests
+from reconcile import controller_of
+
+__all__ = ["PASS", "Verdict", "choose", "scored_per_node"]
+
+Verdict = tuple[str, tuple[str, ...]]
+"""The filter that rejected a node and its reasons; :data:`PASS` when none did."""
+PASS: Verdict = ("", ())
+
+_WEIGHTS = {plugin: weight for plugin, weight, _ in SCORES}
+
+
+def scored_per_node(pod: Pod) -> bool:
+    """
+    Whether only resources, ``PreferNoSchedule`` taints and the owner tell nodes apart.
+
+    That is, the pod has no preferred node affinity, no preferred pod
+    (anti-)affinity and no ``ScheduleAnyway`` spreading: those scores are the
+    same on every node, and :func:`choose` may leave them out.
+    """
+    spec = pod.spec
+    affinity = spec.affinity
+    if affinity is not None:
+        node_affinity = affinity.node_affinity
+        if node_affinity and node_affinity.preferred_during_scheduling_ignored_during_execution:
+            return False
+        for rules in (affinity.pod_affinity, affinity.pod_anti_affinity):
+            if rules and rules.preferred_during_scheduling_ignored_during_execution:
+                return False
+    return all(c.when_unsatisfiable != "ScheduleAnyway" for c in spec.topology_spread_constraints)
+
+
+def choose(
+    pod: Pod,
+    snapshot: Snapshot,
+    *,
+    verdict_key: int,
+    remember: Callable[[str], Verdict],
+    first: int,
+    wanted: int,
+) -> tuple[str, int] | None:
+    """
+    The node for ``pod`` and how many nodes the cycle looked at, or ``None`` if none fits.
+
+    The nodes are looked at in name order from index ``first``, wrapping
+    around, until ``wanted`` passed the filters (``remember(node)`` works out
+    a verdict the node's memo lacks); those are scored. Ties go to the
+    first name.
+    """
+    names = snapshot.names
+    infos = snapshot.infos
+    cpu, memory = nonzero_requests(pod)
+    score_key = memo_key(("LeastAllocated", cpu, memory))  # as least_allocated keys it
+    owner = controller_of(pod.metadata)
+    owner_key = (pod.metadata.namespace, owner.uid) if owner is not None else None
+    chosen: list[str] = []
+    totals: list[int] = []
+    counts: list[int] = []
+    looked = 0
+    boundary = len(names) - first  # the nodes looked at before the wrap-around
+    split = -1  # where in ``chosen`` the wrapped-around (smaller) names begin
+    # One plain loop: on this hot path it beats list operations, which would
+    # visit every node rather than stop after ``wanted`` fit.
+    for name in names[first:] + names[:first]:
+        if looked == boundary:
+            split = len(chosen)
+        looked += 1
+        info = infos[name]
+        memo = info.memo
+        found = memo.get(verdict_key)
+        if found is None:
+            found = remember(name)
+        if found is not PASS and found[1]:  # type: ignore[index]
+            continue
+        chosen.append(name)
+        score = memo.get(score_key)
+        if score is None:
+            score = memo[score_key] = node_least_allocated(info, cpu, memory)
+        totals.append(score)  # type: ignore[arg-type]
+        if owner_key is not None:
+            counts.append(info.owners.get(owner_key, 0))
+        if len(chosen) >= wanted:
+            break
+    if not chosen:
+        return None
+    if _WEIGHTS["NodeResourcesFit"] != 1:
+        totals = [_WEIGHTS["NodeResourcesFit"] * t for t in totals]
+    top = max(counts, default=0)
+    if top:  # OwnerSpread, normalised over the nodes scored
+        weight = _WEIGHTS["OwnerSpread"]
+        points = [weight * (100 * (top - c) // top) for c in range(top + 1)]
+        totals = list(map(operator.add, totals, map(points.__getitem__, counts)))
+    if snapshot.tainted and not snapshot.tainted.isdisjoint(chosen):
+        weight = _WEIGHTS["TaintToleration"]
+        tolerated = taint_toleration(pod, chosen, snapshot)
+        totals = [t + weight * tolerated[n] for t, n in zip(totals, chosen, strict=True)]
+    best = max(totals)
+    # Ties go to the first name: nodes past the wrap-around sort before the others.
+    wrapped = split >= 0 and best in totals[split:]
+    at = totals.index(best, split) if wrapped else totals.index(best)
+    return chosen[at], looked
