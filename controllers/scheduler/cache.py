@@ -23,6 +23,7 @@ from collections.abc import Iterable
 
 from controllers.api.core import Node
 from controllers.api.pod import Pod
+from controllers.scheduler.lanes import Lanes
 from controllers.scheduler.snapshot import NodeInfo, Snapshot
 
 __all__ = ["Cache", "PodKey"]
@@ -63,6 +64,7 @@ class Cache:
         self._tainted: set[str] = set()
         self._names_changed = True
         self._snapshot: Snapshot | None = None
+        self._lanes = Lanes()
         for node in nodes:
             self.set_node(node)
 
@@ -124,12 +126,16 @@ class Cache:
                     self._anti.add(name)
                 else:
                     self._anti.discard(name)
+        self._lanes.changed(self._dirty)
         self._dirty.clear()
         if self._names_changed:
             self._infos = {name: self._infos[name] for name in sorted(self._nodes)}
+            self._lanes.reset(tuple(self._infos))
             self._names_changed = False
         infos = dict(self._infos)
-        self._snapshot = Snapshot.from_infos(infos, sorted(self._anti), frozenset(self._tainted))
+        self._snapshot = Snapshot.from_infos(
+            infos, sorted(self._anti), frozenset(self._tainted), lanes=self._lanes
+        )
         return self._snapshot
 
     def _touch(self, node: str) -> None:

@@ -16,11 +16,12 @@ weights (a property test compares the two).
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from controllers.api.pod import Pod
+from controllers.scheduler.lanes import Lane, LaneKey
 from controllers.scheduler.scores import SCORES, node_least_allocated, taint_toleration
-from controllers.scheduler.snapshot import Snapshot, memo_key, nonzero_requests
+from controllers.scheduler.snapshot import NodeInfo, Snapshot, memo_key, nonzero_requests
 from reconcile import controller_of
 
 __all__ = ["PASS", "Verdict", "choose", "scored_per_node"]
@@ -75,6 +76,45 @@ def choose(
     score_key = memo_key(("LeastAllocated", cpu, memory))  # as least_allocated keys it
     owner = controller_of(pod.metadata)
     owner_key = (pod.metadata.namespace, owner.uid) if owner is not None else None
+    lanes = snapshot.lanes
+    if lanes is not None and not snapshot.tainted and lanes.serves(names, snapshot.version):
+
+        def facts(name: str, info: NodeInfo) -> tuple[bool, int, int]:
+            memo = info.memo
+            verdict = memo.get(verdict_key) or remember(name)
+            score = memo.get(score_key)
+            if score is None:
+                score = memo[score_key] = node_least_allocated(info, cpu, memory)
+            count = info.owners.get(owner_key, 0) if owner_key is not None else 0
+            return verdict is PASS or not verdict[1], score, count  # type: ignore[index, return-value]
+
+        lane = lanes.lane((verdict_key, score_key, owner_key), infos, facts)
+        if not lane.unfit:  # every node fits: the window is a slice
+            return _from_lane(lane, names, first=first, wanted=wanted, owned=owner_key is not None)
+    return _by_looking(
+        pod,
+        snapshot,
+        keys=(verdict_key, score_key, owner_key),
+        remember=remember,
+        first=first,
+        wanted=wanted,
+    )
+
+
+def _by_looking(
+    pod: Pod,
+    snapshot: Snapshot,
+    *,
+    keys: LaneKey,
+    remember: Callable[[str], Verdict],
+    first: int,
+    wanted: int,
+) -> tuple[str, int] | None:
+    """:func:`choose` by visiting the nodes one by one (some do not fit, or no lanes)."""
+    names = snapshot.names
+    infos = snapshot.infos
+    verdict_key, score_key, owner_key = keys
+    cpu, memory = nonzero_requests(pod)
     chosen: list[str] = []
     totals: list[int] = []
     counts: list[int] = []
@@ -121,3 +161,28 @@ def choose(
     wrapped = split >= 0 and best in totals[split:]
     at = totals.index(best, split) if wrapped else totals.index(best)
     return chosen[at], looked
+
+
+def _from_lane(
+    lane: Lane, names: Sequence[str], *, first: int, wanted: int, owned: bool
+) -> tuple[str, int]:
+    """:func:`choose` when every node fits: the first ``wanted`` from ``first``, as slices."""
+    count = len(names)
+    looked = min(wanted, count)
+    end = first + looked
+    wrap = max(0, end - count)  # how many of the window come from the start of the list
+    totals = lane.score[first:end] + lane.score[:wrap]
+    if _WEIGHTS["NodeResourcesFit"] != 1:
+        totals = [_WEIGHTS["NodeResourcesFit"] * t for t in totals]
+    if owned:
+        counts = lane.count[first:end] + lane.count[:wrap]
+        top = max(counts)
+        if top:
+            weight = _WEIGHTS["OwnerSpread"]
+            points = [weight * (100 * (top - c) // top) for c in range(top + 1)]
+            totals = list(map(operator.add, totals, map(points.__getitem__, counts)))
+    best = max(totals)
+    # Ties go to the first name: the wrapped-around part holds the smaller names.
+    split = looked - wrap
+    at = totals.index(best, split) if wrap and best in totals[split:] else totals.index(best)
+    return names[(first + at) % count], looked

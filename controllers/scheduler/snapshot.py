@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -27,6 +27,9 @@ from controllers.api.scheduling import (
 )
 from controllers.scheduler.quantity import milli_value, value
 from reconcile import controller_of
+
+if TYPE_CHECKING:
+    from controllers.scheduler.lanes import Lanes
 
 __all__ = [
     "NodeInfo",
@@ -323,6 +326,10 @@ class Snapshot:
     nodes: Mapping[str, Node] = attrs.field(init=False, repr=False)
     pods: Mapping[str, Sequence[Pod]] = attrs.field(init=False, repr=False)
     memo: dict[object, object] = attrs.field(factory=dict, init=False, repr=False)
+    lanes: Lanes | None = attrs.field(default=None, kw_only=True, repr=False)
+    """The cache's per-class lanes (see :mod:`controllers.scheduler.lanes`), if it keeps them."""
+    version: int = attrs.field(default=0, kw_only=True, repr=False)
+    """The lanes' log position when this snapshot was taken."""
 
     @nodes.default
     def _nodes(self) -> Mapping[str, Node]:
@@ -347,6 +354,8 @@ class Snapshot:
         infos: Mapping[str, NodeInfo],
         anti_nodes: Iterable[str] | None = None,
         tainted: frozenset[str] | None = None,
+        *,
+        lanes: Lanes | None = None,
     ) -> Snapshot:
         """
         A snapshot of ``infos``, whose keys must be in name order.
@@ -354,7 +363,8 @@ class Snapshot:
         ``anti_nodes`` and ``tainted``, when given, are what :attr:`anti_affinity`
         and :attr:`tainted` are computed from (``anti_nodes`` in name order:
         the nodes with a pod that has required anti-affinity), so that the
-        other nodes need not be looked at.
+        other nodes need not be looked at. ``lanes`` are the cache's, at
+        their current version.
         """
         names = infos if anti_nodes is None else anti_nodes
         anti = tuple(
@@ -362,11 +372,19 @@ class Snapshot:
         )
         if tainted is None:
             tainted = frozenset(name for name, info in infos.items() if info.node.spec.taints)
-        return cls(tuple(infos), infos, anti, tainted)
+        version = lanes.version if lanes is not None else 0
+        return cls(tuple(infos), infos, anti, tainted, lanes=lanes, version=version)
 
     def for_cycle(self) -> Snapshot:
         """The same snapshot with an empty :attr:`memo`."""
-        return Snapshot(self.names, self.infos, self.anti_affinity, self.tainted)
+        return Snapshot(
+            self.names,
+            self.infos,
+            self.anti_affinity,
+            self.tainted,
+            lanes=self.lanes,
+            version=self.version,
+        )
 
     def derived(self, key: object, compute: Callable[[], _V]) -> _V:
         """``compute()``, once per cycle for ``key``."""

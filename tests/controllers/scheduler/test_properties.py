@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 import reconcile
 from controllers.api.core import Node, Pod, Taint, Toleration
 from controllers.scheduler import schedule
+from controllers.scheduler.cache import Cache
+from controllers.scheduler.plan import schedule_snapshot
 from tests.controllers.scheduler.builders import node, pod, with_spec
 
 KEYS = ("a", "b")
@@ -191,16 +193,24 @@ def test_decision_without_trace_is_the_decision_with_it(
 
 @st.composite
 def large_clusters(draw: st.DrawFn) -> list[Node]:
-    """100 to 140 nodes (so that a cycle samples), a few of them tainted or full."""
+    """
+    100 to 140 nodes (so that a cycle samples); either a few of them tainted
+    or small, or all of them roomy and untainted (every node fits).
+    """
     count = draw(st.integers(100, 140))
-    odd = draw(st.dictionaries(st.integers(0, count - 1), st.sampled_from(EFFECTS), max_size=30))
-    small = draw(st.sets(st.integers(0, count - 1), max_size=30))
+    roomy = draw(st.booleans())
+    odd = (
+        {}
+        if roomy
+        else draw(st.dictionaries(st.integers(0, count - 1), st.sampled_from(EFFECTS), max_size=30))
+    )
+    small = set() if roomy else draw(st.sets(st.integers(0, count - 1), max_size=30))
     return [
         node(
             f"n{i:03d}",
-            cpu="500m" if i in small else "2",
-            memory="1Gi",
-            pods=4,
+            cpu="500m" if i in small else "64" if roomy else "2",
+            memory="64Gi" if roomy else "1Gi",
+            pods=110 if roomy else 4,
             taints=[Taint(key="a", effect=odd[i])] if i in odd else [],
         )
         for i in range(count)
@@ -225,3 +235,30 @@ def test_decision_without_trace_is_the_decision_with_it_when_sampling(
         assert (fast.node, fast.next_start) == (traced.node, traced.next_start)
         if traced.node is not None:
             bound.setdefault(traced.node, []).append(with_spec(q, node_name=traced.node))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    large_clusters(),
+    st.lists(st.tuples(pods("q"), st.sampled_from((None, "rs-a"))), min_size=1, max_size=12),
+    st.integers(0, 200),
+)
+def test_cached_cycles_decide_as_the_full_cycle(
+    cluster: list[Node], pending: list[tuple[Pod, str | None]], start: int
+) -> None:
+    """
+    Through the scheduler's incremental cache (its lanes updated node by node),
+    each pod goes where a full, traced cycle over the same cluster sends it.
+    """
+    cache = Cache(cluster)
+    bound: dict[str, list[Pod]] = {}
+    for i, (plain, owner) in enumerate(pending):
+        q = attrs.evolve(_owned(plain, owner), metadata=attrs.evolve(plain.metadata, name=f"q{i}"))
+        q = _owned(q, owner)
+        traced = schedule(q, cluster, bound, start=start + 37 * i)
+        cached = schedule_snapshot(q, cache.snapshot(), trace=False, start=start + 37 * i)
+        assert (cached.node, cached.next_start) == (traced.node, traced.next_start)
+        if traced.node is not None:
+            placed = with_spec(q, node_name=traced.node)
+            bound.setdefault(traced.node, []).append(placed)
+            cache.set_pod(("default", f"q{i}"), placed)
