@@ -29,6 +29,7 @@ import reconcile
 from controllers import deployment, gc, kubelet, namespace, nodelifecycle, replicaset, scheduler
 from controllers.api import install_admission
 from controllers.api.core import Event, Namespace, Node, Pod, Taint
+from controllers.cluster.collector import simulation_collector
 from controllers.cluster.faults import Faults
 from controllers.cluster.objects import Objects
 from controllers.cluster.workloads import Workloads
@@ -48,13 +49,19 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 def run(
     main: Callable[[], Awaitable[T]] | Awaitable[T], *, clock: reconcile.VirtualClock | None = None
 ) -> T:
-    """Run ``main`` (a coroutine, or a function returning one) on a fresh virtual clock."""
+    """
+    Run ``main`` (a coroutine, or a function returning one) on a fresh virtual clock.
+
+    While it runs, the cyclic garbage collector runs less often (see
+    :func:`~controllers.cluster.collector.simulation_collector`).
+    """
     clock = clock or reconcile.VirtualClock()
 
     async def wrapper() -> T:
         return await (main() if callable(main) else main)
 
-    return clock.run(wrapper())
+    with simulation_collector():
+        return clock.run(wrapper())
 
 
 def _virtual_clock() -> reconcile.VirtualClock:

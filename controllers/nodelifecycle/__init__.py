@@ -170,11 +170,13 @@ def setup(
 
     def ready_pod_node(obj: reconcile.Resource) -> list[reconcile.ObjectKey]:
         """A Ready pod's node, when that node is not ready (so the pod gets marked)."""
-        if not isinstance(obj, Pod) or pod_not_ready(obj, now=manager.clock.now()) is None:
+        if not isinstance(obj, Pod) or not obj.spec.node_name:
             return []
         key = reconcile.ObjectKey(namespace="", name=obj.spec.node_name)
-        node = nodes.get(key) if obj.spec.node_name else None
-        return [key] if node is not None and node_ready(node) in ("False", "Unknown") else []
+        node = nodes.get(key)
+        if node is None or node_ready(node) not in ("False", "Unknown"):
+            return []  # the common case, decided without building the pod's new status
+        return [key] if pod_not_ready(obj, now=manager.clock.now()) is not None else []
 
     def node_pods(obj: reconcile.Resource) -> list[reconcile.ObjectKey]:
         return pods.index_keys(INDEX_NODE_NAME, obj.metadata.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,12 @@ import reconcile
 from controllers import Cluster, run
 from controllers.api import dump, load_all
 from controllers.api.core import ConfigMap, Node, Pod
-from controllers.cluster import COMPONENTS, resolve_kind
+from controllers.cluster import (
+    COMPONENTS,
+    SIMULATION_GC_THRESHOLDS,
+    resolve_kind,
+    simulation_collector,
+)
 from controllers.cluster.apply import LAST_APPLIED
 from reconcile.testing import History
 
@@ -402,3 +408,22 @@ def test_same_seed_gives_the_same_history_and_objects() -> None:
 
 def test_a_different_seed_gives_different_uids() -> None:
     assert _history_run(7)[0] != _history_run(8)[0]
+
+
+def test_run_raises_the_collector_thresholds_and_restores_them() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+
+        async def main() -> tuple[int, int, int]:
+            return gc.get_threshold()
+
+        during = run(main)
+        after = gc.get_threshold()
+        with simulation_collector():
+            gc.set_threshold(*during)  # a program may change them: the exit still restores
+        restored = gc.get_threshold()
+    finally:
+        gc.set_threshold(*before)
+    assert during == SIMULATION_GC_THRESHOLDS
+    assert after == restored == (700, 10, 10)
