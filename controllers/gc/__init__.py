@@ -28,9 +28,10 @@ from controllers.gc.plan import (
     RemoveFinalizer,
     RemoveOwnerReferences,
     Snapshot,
+    owner_key,
     plan,
 )
-from controllers.gc.reconciler import Collector, StoreGraph, apply, related_keys
+from controllers.gc.reconciler import Collector, StoreGraph, apply
 
 __all__ = [
     "FINALIZER_FOREGROUND",
@@ -94,13 +95,25 @@ def setup(
         their kind's controller directly.
         """
         own: list[reconcile.ObjectKey] = []
-        for target, controller in by_kind.items():
-            keys = related_keys(graph, target, obj)
+        uid = obj.metadata.uid
+        for target, store in graph.stores.items():
+            # Dependents of ``obj`` in ``target``: usually none, a cheap look-up.
+            keys = store.index_keys(reconcile.INDEX_OWNER, uid)
             if target is source:
                 own = keys
             else:
                 for key in keys:
-                    controller.enqueue(key)
+                    by_kind[target].enqueue(key)
+        for ref in obj.metadata.owner_references:  # its owners, each in its own kind
+            owner_kind = graph.kind_for(ref.api_version, ref.kind)
+            owner = owner_key(graph, obj, ref) if owner_kind is not None else None
+            if owner_kind is None or owner is None:
+                continue
+            if owner_kind is source:
+                if owner not in own:
+                    own.append(owner)
+            else:
+                by_kind[owner_kind].enqueue(owner)
         return own
 
     controllers = []

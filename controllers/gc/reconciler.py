@@ -52,7 +52,7 @@ from reconcile import (
     kind_of,
 )
 
-__all__ = ["Collector", "StoreGraph", "apply", "related_keys"]
+__all__ = ["Collector", "StoreGraph", "apply"]
 
 _Overlay = Mapping[tuple[type[Resource], ObjectKey], Resource | None]
 
@@ -86,17 +86,6 @@ class StoreGraph:
     def dependents(self, uid: Uid) -> Iterable[Resource]:
         for store in self.stores.values():
             yield from store.by_index(INDEX_OWNER, uid)
-
-
-def related_keys(graph: StoreGraph, kind: type[Resource], obj: Resource) -> list[ObjectKey]:
-    """Keys of ``kind`` to recheck when ``obj`` changes: its dependents and its owners."""
-    keys = graph.stores[kind].index_keys(INDEX_OWNER, obj.metadata.uid)
-    for ref in obj.metadata.owner_references:
-        if graph.kind_for(ref.api_version, ref.kind) is kind:
-            key = owner_key(graph, obj, ref)
-            if key is not None and key not in keys:
-                keys.append(key)
-    return keys
 
 
 async def _fresh(client: Client, kind: type[Resource], key: ObjectKey, uid: Uid) -> Resource | None:

@@ -177,12 +177,17 @@ class Store(Generic[R]):
 
     def by_index(self, name: str, value: str) -> builtins.list[R]:
         """Objects indexed under ``value`` by index ``name``, in key order."""
+        bucket = self._indexes.bucket(name, value)
+        if not bucket:
+            return []  # the common case of most look-ups (no dependents, say): no sort
         objects = self._objects
-        return [objects[k] for k in sorted(self._indexes.bucket(name, value))]
+        return [objects[k] for k in sorted(bucket)]
 
     def index_keys(self, name: str, value: str) -> builtins.list[ObjectKey]:
         """Keys of the objects indexed under ``value`` by index ``name``, in key order."""
         bucket = self._indexes.bucket(name, value)
+        if not bucket:
+            return []
         return [ObjectKey(namespace=ns, name=n) for ns, n in sorted(bucket)]
 
     def index_names(self) -> builtins.list[str]:
