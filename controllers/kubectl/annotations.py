@@ -11,6 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+# The Deployment controller's own keys: one definition, where they are written.
+from controllers.deployment.util import (
+    DESIRED_REPLICAS,
+    MAX_REPLICAS,
+    POD_TEMPLATE_HASH,
+    REVISION,
+    REVISION_HISTORY,
+)
+
 __all__ = [
     "CHANGE_CAUSE",
     "DESIRED_REPLICAS",
@@ -25,14 +34,6 @@ __all__ = [
     "revision_of",
 ]
 
-REVISION = "deployment.kubernetes.io/revision"
-"""On a Deployment and its ReplicaSets: the rollout number, counting up from 1."""
-
-REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
-"""On a ReplicaSet brought back by an undo: its former revision numbers, comma-separated."""
-
-DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
-MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
 ROLLBACK_TO = "deprecated.deployment.rollback.to"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -41,9 +42,6 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 """Pod-template annotation ``rollout restart`` sets to the current time (RFC 3339)."""
-
-POD_TEMPLATE_HASH = "pod-template-hash"
-"""Label the Deployment controller adds to a ReplicaSet's template (and pods) to tell them apart."""
 
 ROLLBACK_KEEPS = frozenset(
     {LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS, ROLLBACK_TO}

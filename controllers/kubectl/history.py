@@ -22,7 +22,8 @@ import attrs
 
 from controllers.api.apps import Deployment, ReplicaSet
 from controllers.api.pod import PodTemplateSpec
-from controllers.kubectl.annotations import CHANGE_CAUSE, POD_TEMPLATE_HASH, revision_of
+from controllers.deployment.util import equal_ignore_hash, without_hash
+from controllers.kubectl.annotations import CHANGE_CAUSE, revision_of
 from controllers.kubectl.errors import KubectlError
 from reconcile import FrozenDict, is_controlled_by
 
@@ -58,20 +59,6 @@ class HistoryEntry:
     change_cause: str | None = attrs.field(validator=attrs.validators.optional(_instance(str)))
     replica_set: str = attrs.field(validator=_instance(str))
     template: PodTemplateSpec = attrs.field(validator=_instance(PodTemplateSpec))
-
-
-def without_hash(template: PodTemplateSpec) -> PodTemplateSpec:
-    """``template`` without the ``pod-template-hash`` label."""
-    labels = template.metadata.labels
-    if POD_TEMPLATE_HASH not in labels:
-        return template
-    kept = FrozenDict[str, str]({k: v for k, v in labels.items() if k != POD_TEMPLATE_HASH})
-    return attrs.evolve(template, metadata=attrs.evolve(template.metadata, labels=kept))
-
-
-def equal_ignore_hash(a: PodTemplateSpec, b: PodTemplateSpec) -> bool:
-    """Whether two pod templates are equal but for their ``pod-template-hash`` labels."""
-    return without_hash(a) == without_hash(b)
 
 
 def owned_replica_sets(
