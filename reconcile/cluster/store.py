@@ -162,6 +162,13 @@ class Store(Generic[R]):
             if selector is None:
                 return [objects[k] for k in self._all_keys()]
             keys: Iterable[Key] = self._all_keys()
+        elif selector is None or not selector.match_expressions:
+            # Every condition is a bucket: their intersection is the answer itself.
+            exact = min(candidates, key=len)
+            for other in candidates:
+                if other is not exact:
+                    exact = exact & other
+            return [objects[k] for k in sorted(exact)]
         else:
             smallest = min(candidates, key=len)
             keys = sorted(smallest)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconcile.cluster.client import EventType, WatchEvent
 from reconcile.cluster.store import (
@@ -132,6 +134,37 @@ def test_list_filters_by_label_selector() -> None:
     assert ["default/a", "default/b"] == names(store.list(namespace="default", labels="app=web"))
     assert ["default/a", "default/b"] == names(store.list(labels="tier"))
     assert 4 == len(store.list(labels=""))
+
+
+_LABELS = st.dictionaries(st.sampled_from("abc"), st.sampled_from("xy"), max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["default", "other"]), _LABELS), max_size=12),
+    st.sampled_from([None, "default", "other"]),
+    _LABELS,
+    st.booleans(),
+)
+def test_list_by_labels_equals_filtering_every_object(
+    objects: list[tuple[str, dict[str, str]]],
+    namespace: str | None,
+    match: dict[str, str],
+    with_expression: bool,
+) -> None:
+    """Whatever the index narrows the candidates to, list() returns what a full scan would."""
+    store = filled(
+        *(widget(f"w{i}", namespace=ns, labels=labels) for i, (ns, labels) in enumerate(objects))
+    ).store
+    expressions = LabelSelector.parse("c notin (y)").match_expressions if with_expression else ()
+    selector = LabelSelector(match_labels=match, match_expressions=expressions)
+    expected = [
+        w
+        for w in sorted(store.list(), key=lambda w: (w.metadata.namespace, w.metadata.name))
+        if (namespace is None or w.metadata.namespace == namespace)
+        and selector.matches(w.metadata.labels)
+    ]
+    assert expected == store.list(namespace=namespace, labels=selector)
 
 
 def test_owner_index_finds_dependents() -> None:
