@@ -60,6 +60,11 @@ class Cache:
         self._where: dict[PodKey, str] = {}
         self._infos: dict[str, NodeInfo] = {}
         self._dirty: set[str] = set()
+        # Per dirty node, the pods that joined and left since the last snapshot,
+        # unless the node must be rebuilt from scratch (``_rebuild``).
+        self._joined: dict[str, list[Pod]] = {}
+        self._left: dict[str, list[Pod]] = {}
+        self._rebuild: set[str] = set()
         self._anti: set[str] = set()  # nodes with pods that have required anti-affinity
         self._tainted: set[str] = set()
         self._names_changed = True
@@ -102,13 +107,14 @@ class Cache:
                 placed[key] = pod
                 return
         if old is not None and (old != node or self._pods[old].get(key) is not pod):
-            del self._pods[old][key]
+            self._left.setdefault(old, []).append(self._pods[old].pop(key))
             del self._where[key]
-            self._touch(old)
+            self._touch(old, rebuild=False)
         if pod is not None and node and self._where.get(key) is None:
             self._pods.setdefault(node, {})[key] = pod
             self._where[key] = node
-            self._touch(node)
+            self._joined.setdefault(node, []).append(pod)
+            self._touch(node, rebuild=False)
 
     def pods_on(self, node: str) -> list[Pod]:
         """The pods placed on ``node`` (live or not), in key order."""
@@ -121,13 +127,28 @@ class Cache:
             return self._snapshot
         for name in self._dirty:
             if name in self._nodes:
-                info = self._infos[name] = NodeInfo.of(self._nodes[name], self.pods_on(name))
+                known = self._infos.get(name)
+                if known is None or name in self._rebuild:
+                    info = NodeInfo.of(self._nodes[name], self.pods_on(name))
+                else:
+                    # Net of what came and went since: a pod may have joined and left.
+                    placed = self._pods.get(name, {})
+                    joined = {
+                        (p.metadata.namespace, p.metadata.name): p
+                        for p in self._joined.get(name, ())
+                        if placed.get((p.metadata.namespace, p.metadata.name)) is p
+                    }
+                    info = known.changed(list(joined.values()), self._left.get(name, ()))
+                self._infos[name] = info
                 if info.anti_affinity:
                     self._anti.add(name)
                 else:
                     self._anti.discard(name)
         self._lanes.changed(self._dirty)
         self._dirty.clear()
+        self._joined.clear()
+        self._left.clear()
+        self._rebuild.clear()
         if self._names_changed:
             self._infos = {name: self._infos[name] for name in sorted(self._nodes)}
             self._lanes.reset(tuple(self._infos))
@@ -138,7 +159,13 @@ class Cache:
         )
         return self._snapshot
 
-    def _touch(self, node: str) -> None:
+    def _touch(self, node: str, *, rebuild: bool = True) -> None:
+        """Mark ``node`` for the next snapshot: rebuilt from scratch, or adjusted by its pods."""
         self._snapshot = None
         if node in self._nodes:
             self._dirty.add(node)
+            if rebuild:
+                self._rebuild.add(node)
+        else:
+            self._joined.pop(node, None)  # counted in full when the node appears
+            self._left.pop(node, None)

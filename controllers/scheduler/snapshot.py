@@ -288,6 +288,57 @@ class NodeInfo:
         free = _memo(resources, lambda: allocatable(node))
         return cls(node, live, free, requested, (cpu, memory), owners, tuple(anti))
 
+    def changed(self, added: Sequence[Pod], removed: Sequence[Pod]) -> NodeInfo:
+        """
+        This node's info once ``removed`` left it and ``added`` joined it.
+
+        What :meth:`of` would build for the new pod set, by adjusting the sums
+        instead of adding up every pod again (a binding or a deletion changes
+        one pod of many). Pods are told apart by (namespace, name); a pod with
+        required anti-affinity on either side makes it build from scratch.
+        """
+        gone = {(p.metadata.namespace, p.metadata.name) for p in removed}
+        staying: list[Pod] = []
+        leaving: list[Pod] = []
+        for pod in self.pods:
+            (leaving if (pod.metadata.namespace, pod.metadata.name) in gone else staying).append(
+                pod
+            )
+        arriving = [p for p in added if p.status.phase not in _TERMINAL]
+        if any(required_anti_affinity(p) for p in (*leaving, *arriving)):
+            return NodeInfo.of(self.node, sorted((*staying, *arriving), key=_pod_key))
+        requested = dict(self.requested)
+        cpu, memory = self.nonzero
+        owners = dict(self.owners)
+        for sign, group in ((-1, leaving), (1, arriving)):
+            for pod in group:
+                for name, amount in requests(pod).items():
+                    requested[name] = requested.get(name, 0) + sign * amount
+                c, m = nonzero_requests(pod)
+                cpu, memory = cpu + sign * c, memory + sign * m
+                owner = controller_of(pod.metadata)
+                if owner is not None:
+                    key = (pod.metadata.namespace, owner.uid)
+                    left = owners.get(key, 0) + sign
+                    if left:
+                        owners[key] = left
+                    else:
+                        del owners[key]
+        placed = sorted((*staying, *arriving), key=_pod_key) if arriving else staying
+        return NodeInfo(
+            self.node,
+            tuple(placed),
+            self.allocatable,
+            requested,
+            (cpu, memory),
+            owners,
+            self.anti_affinity,
+        )
+
+
+def _pod_key(pod: Pod) -> tuple[str, str]:
+    return pod.metadata.namespace, pod.metadata.name
+
 
 class _Field(Mapping[str, _V]):
     """A read-only view of one field of every :class:`NodeInfo`, by node name."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import attrs
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import reconcile
 from controllers.api.core import Node, Pod, Taint
 from controllers.scheduler.cache import Cache
 from controllers.scheduler.plan import schedule, schedule_snapshot
+from controllers.scheduler.snapshot import NodeInfo
 from tests.controllers.scheduler.builders import node, pod, with_spec
 
 NAMES = ("a", "b", "c")
@@ -24,6 +25,8 @@ def _placed(name: str, where: str, cpu: str, phase: str, owned: bool) -> Pod:
         p = attrs.evolve(p, metadata=attrs.evolve(p.metadata, owner_references=(OWNER,)))
     return attrs.evolve(p, status=attrs.evolve(p.status, phase=phase))
 
+
+_P0 = _placed("p0", "a", "100m", "Running", False)
 
 nodes_st = st.builds(
     lambda name, cpu, tainted: node(
@@ -82,3 +85,55 @@ def test_cache_decides_as_a_fresh_snapshot(steps: list[tuple[str, object]], star
         )
         expected = schedule(pending, nodes.values(), by_node, start=start)
         assert expected == schedule_snapshot(pending, cache.snapshot(), start=start)
+
+
+def _sums(info: NodeInfo) -> tuple[object, ...]:
+    """What a NodeInfo says, with zero entries dropped (they mean the same as none)."""
+    return (
+        info.node,
+        info.pods,
+        {k: v for k, v in info.requested.items() if v},
+        info.nonzero,
+        {k: v for k, v in info.owners.items() if v},
+        info.anti_affinity,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes, st.lists(st.booleans(), min_size=12, max_size=12))
+@example(  # a pod that comes and goes between two snapshots leaves no trace
+    [
+        ("node", node("a", cpu="2")),
+        ("pod", _placed("p0", "a", "100m", "Running", False)),
+        ("drop-pod", "p0"),
+    ],
+    [True, False, True, *[False] * 9],
+)
+@example(  # the same pod placed, dropped and placed again counts once
+    [
+        ("node", node("a", cpu="2")),
+        ("pod", _P0),
+        ("drop-pod", "p0"),
+        ("pod", _P0),
+    ],
+    [True, False, False, True, *[False] * 8],
+)
+def test_cache_node_infos_equal_infos_built_from_scratch(
+    steps: list[tuple[str, object]], snapshots: list[bool]
+) -> None:
+    """Adjusting a node's sums by the pods that came and went gives what adding them all up does."""
+    cache = Cache()
+    for (op, value), snapshot_now in zip(steps, snapshots, strict=False):
+        if op == "node" and isinstance(value, Node):
+            cache.set_node(value)
+        elif op == "drop-node" and isinstance(value, str):
+            cache.remove_node(value)
+        elif op == "pod" and isinstance(value, Pod):
+            cache.set_pod(("default", value.metadata.name), value)
+        elif isinstance(value, str):
+            cache.set_pod(("default", value), None)
+        if snapshot_now:  # changes pile up between snapshots, or not
+            cache.snapshot()
+    snapshot = cache.snapshot()
+    for name, info in snapshot.infos.items():
+        assert _sums(info) == _sums(NodeInfo.of(info.node, cache.pods_on(name)))
