@@ -131,14 +131,13 @@ class Cache:
                 if known is None or name in self._rebuild:
                     info = NodeInfo.of(self._nodes[name], self.pods_on(name))
                 else:
-                    # Net of what came and went since: a pod may have joined and left.
+                    # Net of what came and went since: a pod may have joined and left
+                    # again, and a status update may have replaced the object since.
                     placed = self._pods.get(name, {})
-                    joined = {
-                        (p.metadata.namespace, p.metadata.name): p
-                        for p in self._joined.get(name, ())
-                        if placed.get((p.metadata.namespace, p.metadata.name)) is p
-                    }
-                    info = known.changed(list(joined.values()), self._left.get(name, ()))
+                    joined_now = self._joined.get(name, ())
+                    keys = {(p.metadata.namespace, p.metadata.name) for p in joined_now}
+                    joined = [placed[k] for k in keys if k in placed]
+                    info = known.changed(joined, self._left.get(name, ()))
                 self._infos[name] = info
                 if info.anti_affinity:
                     self._anti.add(name)

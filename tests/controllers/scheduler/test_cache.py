@@ -118,6 +118,14 @@ def _sums(info: NodeInfo) -> tuple[object, ...]:
     ],
     [True, False, False, True, *[False] * 8],
 )
+@example(  # a status update after the pod joined replaces the object the cache holds
+    [
+        ("node", node("a", cpu="2")),
+        ("pod", _P0),
+        ("pod", attrs.evolve(_P0, status=attrs.evolve(_P0.status, phase="Pending"))),
+    ],
+    [True, False, True, *[False] * 9],
+)
 def test_cache_node_infos_equal_infos_built_from_scratch(
     steps: list[tuple[str, object]], snapshots: list[bool]
 ) -> None:
