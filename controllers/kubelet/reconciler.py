@@ -35,6 +35,7 @@ from reconcile import (
     ConflictError,
     EventRecorder,
     NotFoundError,
+    ObjectKey,
     Preconditions,
     Request,
     Result,
@@ -62,12 +63,19 @@ class PodWorker:
         self._clock = clock
         self._events = events
         self._recorders: dict[str, EventRecorder] = {}
+        # The node each pod runs or ran on, to forget it once the API no longer
+        # has it (a kubelet restarted over a running fleet inherits its pods).
+        self._ran_on: dict[ObjectKey, str] = {
+            key: agent.name for agent in fleet for key in agent.pods
+        }
 
     async def reconcile(self, request: Request) -> Result:
         pod = self._pods.get(request)
         if pod is None:
-            for each in self._fleet:
-                each.pods.pop(request, None)
+            node = self._ran_on.pop(request, None)
+            agent = self._fleet.get(node) if node is not None else None
+            if agent is not None:
+                agent.pods.pop(request, None)
             return Result.done()
         agent = self._fleet.get(pod.spec.node_name) if pod.spec.node_name else None
         if agent is None or not agent.reporting:
@@ -88,6 +96,7 @@ class PodWorker:
             rt = admit(pod, now=now, pod_ip=agent.allocate_ip(), timings=agent.timings)
         rt, happened = advance(pod, rt, now=now, timings=agent.timings)
         agent.pods[key] = rt
+        self._ran_on[key] = agent.name
         if self._events and happened:
             recorder = self._recorder(agent.name)
             for event in happened:
