@@ -140,6 +140,11 @@ def proportional_scale(
     ``scale``: the steps that resize the Deployment's ReplicaSets to its new ``replicas``.
 
     * One active ReplicaSet (or none: the latest): it alone takes ``replicas``.
+      Its step is given even when it has that size already, so that stale
+      ``desired-replicas`` annotations get rewritten: Kubernetes returns
+      nothing then, and a Deployment whose only active ReplicaSet kept an old
+      annotation stays a "scaling event" forever and never rolls out again
+      (kubernetes/kubernetes#138036 and #138840 propose the same fix).
     * A saturated new ReplicaSet: every active old one goes to zero.
     * RollingUpdate with several active: each takes its proportion of
       ``replicas + maxSurge - Σ replicas`` (see the module docstring). Every
@@ -151,7 +156,7 @@ def proportional_scale(
     replicas = spec_replicas(deployment)
     single = find_active_or_latest(new_rs, old_rss)
     if single is not None:
-        return () if replicas_of(single) == replicas else (Scale.of(single, replicas),)
+        return (Scale.of(single, replicas),)
     if is_saturated(deployment, new_rs):
         return tuple(Scale.of(rs, 0) for rs in old_rss if replicas_of(rs) > 0)
     if not is_rolling(deployment):
