@@ -24,11 +24,13 @@ from controllers.gc.plan import (
     FINALIZER_FOREGROUND,
     FINALIZER_ORPHAN,
     Delete,
+    OwnerState,
     Plan,
     RemoveFinalizer,
     RemoveOwnerReferences,
     Snapshot,
     owner_key,
+    owner_state,
     plan,
 )
 from controllers.gc.reconciler import Collector, StoreGraph, apply
@@ -116,6 +118,23 @@ def setup(
                 by_kind[owner_kind].enqueue(owner)
         return own
 
+    def worth_a_look(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+        """
+        :func:`ownership_changed`, but a new object whose owners are all there is no news.
+
+        Such an object is not garbage and frees nobody: there is nothing for
+        its collector or its owners' to do. If an owner goes later, the
+        owner's deletion wakes it (its informer has the object by then).
+        """
+        if old is None and new is not None:
+            meta = new.metadata
+            if meta.finalizers or meta.deletion_timestamp is not None:
+                return True
+            return not all(
+                owner_state(graph, new, ref) is OwnerState.SOLID for ref in meta.owner_references
+            )
+        return ownership_changed(old, new)
+
     controllers = []
     for kind in kinds:
         controller: reconcile.Controller[reconcile.Resource] = reconcile.Controller(
@@ -126,10 +145,10 @@ def setup(
                 reconcile.Watch(
                     kind=kind,
                     mapper=reconcile.enqueue_mapped(functools.partial(fan_out, source=kind)),
-                    predicates=(ownership_changed,),
+                    predicates=(worth_a_look,),
                 )
             ],
-            predicates=(ownership_changed,),
+            predicates=(worth_a_look,),
         )
         by_kind[kind] = controller
         controllers.append(manager.add(controller))

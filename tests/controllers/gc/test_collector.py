@@ -237,3 +237,35 @@ def test_owner_missing_from_a_lagging_cache_is_confirmed_with_the_api_server() -
         return _names(cluster, Gadget)
 
     assert ["g"] == run(scenario)
+
+
+def test_children_of_live_owners_cost_the_collector_no_reconcile() -> None:
+    """New children whose owner is there are no news; a child of a missing owner is looked at."""
+
+    async def scenario(clock: VirtualClock) -> tuple[int, int, list[str]]:
+        cluster = MemoryCluster(clock=clock, seed=3)
+        manager = reconcile.Manager(cluster, clock=clock)
+        gc.setup(manager, KINDS)
+
+        def reconciles() -> int:
+            stats = manager.statistics().controllers
+            return sum(
+                c.reconciles for c in stats if c.name.startswith("garbage-collector/gadgets")
+            )
+
+        async with manager:
+            w = await cluster.create(_widget("w"))
+            await _settle(clock)
+            for i in range(5):
+                await cluster.create(gadget_for(w, f"g{i}"))
+            await _settle(clock)
+            quiet = reconciles()
+            ghost = attrs.evolve(w, metadata=attrs.evolve(w.metadata, uid=reconcile.Uid("ghost")))
+            await cluster.create(_gadget("orphan", owner_reference(ghost)))
+            await _settle(clock)
+            return quiet, reconciles(), _names(cluster, Gadget)
+
+    quiet, after, names = run(scenario)
+    assert 0 == quiet
+    assert after >= 1
+    assert ["g0", "g1", "g2", "g3", "g4"] == names
