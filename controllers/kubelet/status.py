@@ -24,6 +24,7 @@ a condition's transition time changes only when its status does.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import attrs
 
@@ -146,6 +147,10 @@ def _condition(
     previous = old.get(type_)
     when = now
     if previous is not None and previous.status == status:
+        if previous.reason == ("" if ok else reason) and previous.message == (
+            "" if ok else message
+        ):
+            return previous  # unchanged: the same object (cheaper to build and compare)
         when = previous.last_transition_time or now
     return PodCondition(
         type=type_,
@@ -154,6 +159,11 @@ def _condition(
         reason="" if ok else reason,
         message="" if ok else message,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _host_ips(ip: str) -> tuple[HostIP, ...]:
+    return (HostIP(ip=ip),)
 
 
 def _names(names: list[str]) -> str:
@@ -198,11 +208,11 @@ def pod_status(pod: Pod, rt: PodRuntime, *, host_ip: str, now: float) -> PodStat
         reason=reason,
         message=message,
         host_ip=host_ip,
-        host_ips=(HostIP(ip=host_ip),),
+        host_ips=current.host_ips if current.host_ip == host_ip else _host_ips(host_ip),
         pod_ip=rt.pod_ip,
-        pod_ips=(PodIP(ip=rt.pod_ip),),
+        pod_ips=current.pod_ips if current.pod_ip == rt.pod_ip else (PodIP(ip=rt.pod_ip),),
         start_time=from_seconds(rt.admitted_at),
         init_container_statuses=tuple(_container_status(rt, rt.run(n)) for n in rt.init_order),
         container_statuses=tuple(_container_status(rt, rt.run(n)) for n in rt.main_order),
-        qos_class=qos_class(pod.spec),
+        qos_class=current.qos_class or qos_class(pod.spec),  # fixed once the pod is admitted
     )
