@@ -1,16 +1,17 @@
 """
-The traceless cycle of an ordinary pod, over whole lists at once: pure.
+The traceless cycle of an ordinary pod: pure.
 
 Most pods (no preferred affinities, no ``ScheduleAnyway`` spreading, filters
 that read only the node: see :func:`scored_per_node`) are told apart by
 three things only: the filters' verdict and the resource score, both
 remembered in each node's :attr:`~controllers.scheduler.snapshot.NodeInfo.memo`
 (so they are computed again only for nodes whose pods changed), and the
-count of the owner's pods on each node. :func:`choose` reads those for the
-nodes a cycle looks at, in one pass, without building a score table per
-plugin, and makes the decision the full cycle of
-:func:`~controllers.scheduler.plan.schedule_snapshot` makes with the default
-weights (a property test compares the two).
+count of the owner's pods on each node. :func:`choose` reads them, without
+building a score table per plugin: from the cache's lanes as list slices
+when every node fits (:mod:`controllers.scheduler.lanes`), otherwise in one
+pass over the nodes the cycle looks at. It makes the decision the full
+cycle of :func:`~controllers.scheduler.plan.schedule_snapshot` makes with
+the default weights (property tests compare the two).
 """
 
 from __future__ import annotations
