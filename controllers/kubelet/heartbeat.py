@@ -11,9 +11,8 @@ For each node whose agent reports (see :class:`~controllers.kubelet.agent.NodeAg
   written when they differ from what the API shows, and otherwise every
   :data:`STATUS_REPORT_INTERVAL` seconds to refresh ``lastHeartbeatTime``;
 * **heartbeat**: the Lease ``kube-node-lease/<node>`` is created (or read)
-  here, renewed here when overdue, and otherwise renewed every
-  :data:`RENEW_INTERVAL` seconds by the
-  :class:`~controllers.kubelet.lease.LeaseRenewer` it is handed to;
+  here and handed to the :class:`~controllers.kubelet.lease.LeaseRenewer`,
+  which renews it every :data:`RENEW_INTERVAL` seconds (at once when overdue);
 * **static pods**: each manifest in the agent's set appears as a *mirror pod*
   ``<name>-<node>`` (annotation ``kubernetes.io/config.mirror``, owned by the
   Node); one whose manifest was removed is deleted.
@@ -48,7 +47,6 @@ from reconcile import (
     AlreadyExistsError,
     Client,
     Clock,
-    ConflictError,
     FrozenDict,
     Lease,
     LeaseSpec,
@@ -232,10 +230,10 @@ class Heartbeat:
 
     async def _renew(self, agent: NodeAgent, node: Node, now: dt.datetime) -> float | None:
         """
-        Make sure the node's Lease exists, is fresh and is in the renewer's hands.
+        Make sure the node's Lease exists and is in the renewer's hands.
 
         ``None`` when it is; otherwise the seconds after which to look again
-        (the cache or a concurrent writer was ahead of this kubelet).
+        (someone created the Lease meanwhile).
         """
         if agent.lease is not None and self._renewer.scheduled(agent.name) is not None:
             return None  # the renewer keeps it fresh
@@ -250,15 +248,8 @@ class Heartbeat:
             agent.lease = lease
         last = lease.spec.renew_time
         due = 0.0 if last is None else RENEW_INTERVAL - (now - last).total_seconds()
-        if due <= 0.001:  # overdue (the kubelet was stopped or cut off): renew now
-            renewed = attrs.evolve(lease, spec=attrs.evolve(lease.spec, renew_time=now))
-            try:
-                agent.lease = await self._client.update(renewed)
-            except (ConflictError, NotFoundError):
-                agent.lease = None  # someone else wrote or deleted it: read it again shortly
-                return 0.1
-            due = RENEW_INTERVAL
-        self._renewer.schedule(agent.name, self._clock.time() + due)
+        # Overdue (the kubelet was stopped or cut off): the renewer renews it at once.
+        self._renewer.schedule(agent.name, self._clock.time() + max(due, 0.0))
         return None
 
     async def _create_lease(self, agent: NodeAgent, node: Node, now: dt.datetime) -> float | None:

@@ -8,8 +8,8 @@ One :class:`LeaseRenewer` serves every node of a fleet from a heap of due
 times, and runs as a manager runnable (``Manager.add_runnable``).
 
 The node worker (:class:`~controllers.kubelet.heartbeat.Heartbeat`) creates
-or reads the Lease, renews it when it is overdue (after a stop or a cut-off)
-and hands it over with :meth:`LeaseRenewer.schedule`. A node whose agent
+or reads the Lease and hands it over with :meth:`LeaseRenewer.schedule`, for
+now when it is overdue (after a stop or a cut-off). A node whose agent
 stops reporting is dropped from the heap; its worker schedules it again
 once it reports. A renewal refused because the Lease changed or went away
 (``Conflict``, ``NotFound``) forgets the copy and asks the worker to look

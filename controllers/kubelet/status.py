@@ -24,7 +24,6 @@ a condition's transition time changes only when its status does.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import attrs
 
@@ -85,24 +84,7 @@ def _container_id(rt: PodRuntime, run: ContainerRun, restarts: int) -> str:
     return f"sim://{rt.uid[:8]}-{run.name}-{restarts}"
 
 
-_REPORTED: dict[int, tuple[ContainerRun, str, ContainerStatus]] = {}
-"""The status last built for a run, by the run's identity (runs are immutable)."""
-_REPORTED_MAX = 65_536
-
-
 def _container_status(rt: PodRuntime, run: ContainerRun) -> ContainerStatus:
-    """The status of one container: remembered while its run stays the same object."""
-    found = _REPORTED.get(id(run))
-    if found is not None and found[0] is run and found[1] == rt.uid:
-        return found[2]
-    status = _build_container_status(rt, run)
-    if len(_REPORTED) >= _REPORTED_MAX:
-        _REPORTED.clear()
-    _REPORTED[id(run)] = (run, rt.uid, status)
-    return status
-
-
-def _build_container_status(rt: PodRuntime, run: ContainerRun) -> ContainerStatus:
     created = run.state != "waiting" or run.last is not None
     if run.state == "running":
         assert run.started_at is not None
@@ -161,11 +143,6 @@ def _condition(
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def _host_ips(ip: str) -> tuple[HostIP, ...]:
-    return (HostIP(ip=ip),)
-
-
 def _names(names: list[str]) -> str:
     return "[" + " ".join(names) + "]"
 
@@ -208,7 +185,7 @@ def pod_status(pod: Pod, rt: PodRuntime, *, host_ip: str, now: float) -> PodStat
         reason=reason,
         message=message,
         host_ip=host_ip,
-        host_ips=current.host_ips if current.host_ip == host_ip else _host_ips(host_ip),
+        host_ips=current.host_ips if current.host_ip == host_ip else (HostIP(ip=host_ip),),
         pod_ip=rt.pod_ip,
         pod_ips=current.pod_ips if current.pod_ip == rt.pod_ip else (PodIP(ip=rt.pod_ip),),
         start_time=from_seconds(rt.admitted_at),

@@ -40,7 +40,6 @@ from controllers.nodelifecycle.drain import (
 from controllers.nodelifecycle.plan import (
     LEASE_NAMESPACE,
     MANAGED_TAINTS,
-    NO_EXECUTE,
     NODE_MONITOR_GRACE_PERIOD,
     TAINT_NOT_READY,
     TAINT_UNREACHABLE,
@@ -50,6 +49,7 @@ from controllers.nodelifecycle.plan import (
     desired_taints,
     eviction,
     is_orphaned,
+    no_execute_taints,
     node_health,
     node_ready,
     pod_not_ready,
@@ -194,7 +194,7 @@ def setup(
         if not _placement_changed(old, new):
             return False
         node = node_of(new)
-        return node is not None and any(t.effect == NO_EXECUTE for t in node.spec.taints)
+        return node is not None and bool(no_execute_taints(node))
 
     def on_missing_node(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
         """Pods bound to a node the cache does not have (the only ones pod GC collects)."""

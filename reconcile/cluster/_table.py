@@ -71,8 +71,8 @@ class Table:
         self.has_status = "status" in attrs.fields_dict(cls)
         self.status_subresource = self.kind.status_subresource and self.has_status
         self.status_is_spec = self.has_status and not self.status_subresource
-        self.status_rule = self.kind.status_on_update if self.status_subresource else None
         """A ``status`` field that ``update`` writes (it still never bumps ``generation``)."""
+        self.status_rule = self.kind.status_on_update if self.status_subresource else None
         self.spec_fields = spec_fields(cls)
         self.replace: Callable[..., Any] = replacer(cls)
         self.history = history
