@@ -197,20 +197,9 @@ class Scheduler:
         if pod is None or not is_pending(pod):
             self._unschedulable.discard(key)
         assumed = self._assumed.get(key)
-        if (
-            pod is not None
-            and assumed is not None
-            and assumed[0] == pod.metadata.uid
-            and pod.spec.node_name
-            and _is_scheduled(pod)
-        ):
-            del self._assumed[key]  # the cache shows the binding: nothing left to assume
-            assumed = None
-        if (
-            pod is not None
-            and assumed is not None
-            and assumed[0] == pod.metadata.uid
-            and not pod.spec.node_name
-        ):
-            pod = assumed[1]
+        if pod is not None and assumed is not None and assumed[0] == pod.metadata.uid:
+            if not pod.spec.node_name:
+                pod = assumed[1]  # the cache does not show our binding yet
+            elif _is_scheduled(pod):
+                del self._assumed[key]  # it does: nothing left to assume
         self._cache.set_pod((key.namespace, key.name), pod)

@@ -27,13 +27,7 @@ from controllers.scheduler.snapshot import (
 )
 from reconcile import controller_of
 
-__all__ = [
-    "SCORES",
-    "Score",
-    "least_allocated_list",
-    "node_least_allocated",
-    "owner_counts",
-]
+__all__ = ["SCORES", "Score", "node_least_allocated"]
 
 Score = Callable[[Pod, Sequence[str], Snapshot], dict[str, int]]
 
@@ -138,11 +132,6 @@ def topology_spread(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[
 
 def least_allocated(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[str, int]:
     """The mean share of cpu and memory left free after placing the pod."""
-    return dict(zip(nodes, least_allocated_list(pod, nodes, snapshot), strict=True))
-
-
-def least_allocated_list(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> list[int]:
-    """:func:`least_allocated`, as a list in the order of ``nodes``."""
     cpu, memory = nonzero_requests(pod)
     infos = snapshot.infos
     key = memo_key(("LeastAllocated", cpu, memory))  # remembered per (immutable) NodeInfo
@@ -153,7 +142,7 @@ def least_allocated_list(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> 
         at = found.index(None, at + 1)
         info = infos[nodes[at]]
         found[at] = info.memo[key] = node_least_allocated(info, cpu, memory)
-    return cast("list[int]", found)
+    return cast("dict[str, int]", dict(zip(nodes, found, strict=True)))
 
 
 def node_least_allocated(info: NodeInfo, cpu: int, memory: int) -> int:
@@ -169,20 +158,12 @@ def node_least_allocated(info: NodeInfo, cpu: int, memory: int) -> int:
 
 def owner_spread(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> dict[str, int]:
     """Fewer pods of the same controller owner (same namespace) on the node is better."""
-    counts = owner_counts(pod, nodes, snapshot)
-    if counts is None:
-        return {}  # every node scores 0
-    return _scaled(dict(zip(nodes, counts, strict=True)), reverse=True)
-
-
-def owner_counts(pod: Pod, nodes: Sequence[str], snapshot: Snapshot) -> list[int] | None:
-    """Per node, the pods of ``pod``'s controller owner on it; ``None`` for a pod without one."""
     owner = controller_of(pod.metadata)
     if owner is None:
-        return None
+        return {}  # every node scores 0
     key = (pod.metadata.namespace, owner.uid)
     infos = snapshot.infos
-    return [infos[n].owners.get(key, 0) for n in nodes]
+    return _scaled({n: infos[n].owners.get(key, 0) for n in nodes}, reverse=True)
 
 
 SCORES: tuple[tuple[str, int, Score], ...] = (
