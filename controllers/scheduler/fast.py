@@ -96,6 +96,7 @@ def choose(
         pod,
         snapshot,
         keys=(verdict_key, score_key, owner_key),
+        requested=(cpu, memory),
         remember=remember,
         first=first,
         wanted=wanted,
@@ -107,6 +108,7 @@ def _by_looking(
     snapshot: Snapshot,
     *,
     keys: LaneKey,
+    requested: tuple[int, int],
     remember: Callable[[str], Verdict],
     first: int,
     wanted: int,
@@ -115,7 +117,7 @@ def _by_looking(
     names = snapshot.names
     infos = snapshot.infos
     verdict_key, score_key, owner_key = keys
-    cpu, memory = nonzero_requests(pod)
+    cpu, memory = requested
     chosen: list[str] = []
     totals: list[int] = []
     counts: list[int] = []
@@ -146,22 +148,12 @@ def _by_looking(
             break
     if not chosen:
         return None
-    if _WEIGHTS["NodeResourcesFit"] != 1:
-        totals = [_WEIGHTS["NodeResourcesFit"] * t for t in totals]
-    top = max(counts, default=0)
-    if top:  # OwnerSpread, normalised over the nodes scored
-        weight = _WEIGHTS["OwnerSpread"]
-        points = [weight * (100 * (top - c) // top) for c in range(top + 1)]
-        totals = list(map(operator.add, totals, map(points.__getitem__, counts)))
+    totals = _weighted(totals, counts)
     if snapshot.tainted and not snapshot.tainted.isdisjoint(chosen):
         weight = _WEIGHTS["TaintToleration"]
         tolerated = taint_toleration(pod, chosen, snapshot)
         totals = [t + weight * tolerated[n] for t, n in zip(totals, chosen, strict=True)]
-    best = max(totals)
-    # Ties go to the first name: nodes past the wrap-around sort before the others.
-    wrapped = split >= 0 and best in totals[split:]
-    at = totals.index(best, split) if wrapped else totals.index(best)
-    return chosen[at], looked
+    return chosen[_best(totals, split)], looked
 
 
 def _from_lane(
@@ -172,18 +164,33 @@ def _from_lane(
     looked = min(wanted, count)
     end = first + looked
     wrap = max(0, end - count)  # how many of the window come from the start of the list
-    totals = lane.score[first:end] + lane.score[:wrap]
-    if _WEIGHTS["NodeResourcesFit"] != 1:
-        totals = [_WEIGHTS["NodeResourcesFit"] * t for t in totals]
-    if owned:
-        counts = lane.count[first:end] + lane.count[:wrap]
-        top = max(counts)
-        if top:
-            weight = _WEIGHTS["OwnerSpread"]
-            points = [weight * (100 * (top - c) // top) for c in range(top + 1)]
-            totals = list(map(operator.add, totals, map(points.__getitem__, counts)))
-    best = max(totals)
-    # Ties go to the first name: the wrapped-around part holds the smaller names.
-    split = looked - wrap
-    at = totals.index(best, split) if wrap and best in totals[split:] else totals.index(best)
+    counts = lane.count[first:end] + lane.count[:wrap] if owned else []
+    totals = _weighted(lane.score[first:end] + lane.score[:wrap], counts)
+    at = _best(totals, looked - wrap if wrap else -1)
     return names[(first + at) % count], looked
+
+
+def _weighted(scores: list[int], counts: list[int]) -> list[int]:
+    """
+    The resource scores weighted, plus OwnerSpread normalised over the nodes
+    scored (``counts`` of the owner's pods, empty for a pod without an owner).
+    """
+    weight = _WEIGHTS["NodeResourcesFit"]
+    totals = scores if weight == 1 else [weight * t for t in scores]
+    top = max(counts, default=0)
+    if top:
+        weight = _WEIGHTS["OwnerSpread"]
+        points = [weight * (100 * (top - c) // top) for c in range(top + 1)]
+        totals = list(map(operator.add, totals, map(points.__getitem__, counts)))
+    return totals
+
+
+def _best(totals: list[int], split: int) -> int:
+    """
+    Where the highest total is; ties go to the first name. ``totals[split:]``
+    (when ``split >= 0``) come from past the wrap-around: their names sort first.
+    """
+    best = max(totals)
+    if split >= 0 and best in totals[split:]:
+        return totals.index(best, split)
+    return totals.index(best)
