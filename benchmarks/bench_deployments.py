@@ -30,6 +30,8 @@ import controllers
 import reconcile
 from controllers.api.apps import Deployment, DeploymentSpec, ReplicaSet
 from controllers.api.core import Container, Pod, PodSpec, PodTemplateSpec
+from controllers.deployment import deployment_complete
+from controllers.replicaset import is_pod_ready
 
 NODES = 1_000
 REPLICAS = 10_000
@@ -56,19 +58,10 @@ def _deployment(name: str, replicas: int, labels: reconcile.FrozenDict[str, str]
 
 
 def _available(d: Deployment) -> bool:
-    status = d.status
-    replicas = d.spec.replicas if d.spec.replicas is not None else 1
-    return (
-        status.observed_generation >= d.metadata.generation
-        and status.updated_replicas == replicas
-        and status.available_replicas == replicas
-        and status.replicas == replicas
-        and any(c.type == "Available" and c.status.value == "True" for c in status.conditions)
+    """Complete (every replica updated and available, generation observed) and ``Available``."""
+    return deployment_complete(d, d.status) and any(
+        c.type == "Available" and c.status.value == "True" for c in d.status.conditions
     )
-
-
-def _ready(pod: Pod) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions)
 
 
 class _Bounds:
@@ -98,7 +91,7 @@ class _Bounds:
         self.available -= old_available
         if kind is not reconcile.EventType.DELETED:
             active = pod.metadata.deletion_timestamp is None
-            state = (active, active and _ready(pod))
+            state = (active, active and is_pod_ready(pod))
             self.pods[pod.metadata.uid] = state
             self.active += state[0]
             self.available += state[1]
