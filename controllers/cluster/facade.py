@@ -27,11 +27,13 @@ import attrs
 
 import reconcile
 from controllers import deployment, gc, kubelet, namespace, nodelifecycle, replicaset, scheduler
+from controllers import endpoints, endpointslice
 from controllers.api import install_admission
 from controllers.api.core import Event, Namespace, Node, Pod, Taint
 from controllers.cluster.collector import simulation_collector
 from controllers.cluster.faults import Faults
 from controllers.cluster.objects import Objects
+from controllers.cluster.services import Services
 from controllers.cluster.workloads import Workloads
 from controllers.kubelet import Fleet, Kubelets, NodeConfig, Timings
 
@@ -75,7 +77,7 @@ def _virtual_clock() -> reconcile.VirtualClock:
     return clock
 
 
-class Cluster(Objects, Faults, Workloads):
+class Cluster(Objects, Faults, Workloads, Services):
     """
     An embedded cluster: API server, scheduler, controllers and simulated nodes.
 
@@ -179,6 +181,8 @@ class Cluster(Objects, Faults, Workloads):
             )
             replicaset.setup(manager, recorder=self._recorder("replicaset-controller"))
             deployment.setup(manager, recorder=self._recorder("deployment-controller"))
+            endpoints.setup(manager, recorder=self._recorder("endpoint-controller"))
+            endpointslice.setup(manager)
             for setup in self._setups:
                 setup(manager, self)
         await manager.__aenter__()
