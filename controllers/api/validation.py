@@ -267,21 +267,20 @@ def validate_job(new: Job, old: Job | None, op: Operation) -> Errors:
 
 
 def validate_cron_job(new: CronJob, old: CronJob | None, op: Operation) -> Errors:
-    """A five-field (or ``@macro``) schedule, history limits and a valid Job template."""
+    """A parseable schedule and time zone, history limits and a valid Job template."""
     if spec_unchanged(new, old, op):
         return []
     errors: Errors = []
     spec = new.spec
-    schedule = spec.schedule.strip()
-    if not schedule:
+    if not spec.schedule.strip():
         errors.append(FieldError(field="spec.schedule", type=REQUIRED))
-    elif not schedule.startswith("@") and len(schedule.split()) != 5:
-        errors.append(
-            FieldError(
-                field="spec.schedule",
-                value=spec.schedule,
-                detail=f"expected exactly 5 fields, found {len(schedule.split())}",
-            )
+    else:
+        # Imported here: the CronJob controller owns schedule parsing, and it imports this package.
+        from controllers.cronjob.schedule import schedule_errors  # noqa: PLC0415
+
+        errors.extend(
+            FieldError(field=e.field, value=e.value, detail=e.detail)
+            for e in schedule_errors(spec.schedule, spec.time_zone)
         )
     at_least(errors, "spec.startingDeadlineSeconds", spec.starting_deadline_seconds, 0)
     at_least(errors, "spec.successfulJobsHistoryLimit", spec.successful_jobs_history_limit, 0)
