@@ -27,6 +27,7 @@ import attrs
 
 import reconcile
 from controllers import deployment, gc, kubelet, namespace, nodelifecycle, replicaset, scheduler
+from controllers import cronjob
 from controllers import endpoints, endpointslice
 from controllers.api import install_admission
 from controllers.api.core import Event, Namespace, Node, Pod, Taint
@@ -181,6 +182,7 @@ class Cluster(Objects, Faults, Workloads, Services):
             )
             replicaset.setup(manager, recorder=self._recorder("replicaset-controller"))
             deployment.setup(manager, recorder=self._recorder("deployment-controller"))
+            cronjob.setup(manager, recorder=self._recorder("cronjob-controller"))
             endpoints.setup(manager, recorder=self._recorder("endpoint-controller"))
             endpointslice.setup(manager)
             for setup in self._setups:
