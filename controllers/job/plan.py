@@ -1,0 +1,492 @@
+"""
+One sync of a Job, decided purely: Kubernetes' ``syncJob`` without the I/O.
+
+:func:`plan` takes the Job, the pods it tracks (see
+:data:`~controllers.job.watches.INDEX_TRACKED`), the back-off record and
+``now``, and returns a :class:`Plan` that
+:mod:`controllers.job.reconciler` applies in this order:
+
+1. delete or create pods (:func:`~controllers.job.manage.manage`, or every
+   active pod when the Job fails);
+2. write :attr:`Plan.status`: finished pods whose tracking finalizer is still
+   on are recorded in ``status.uncountedTerminatedPods`` (succeeded indexes
+   of an Indexed Job go straight to ``completedIndexes``), together with the
+   interim ``FailureTarget`` / ``SuccessCriteriaMet`` condition;
+3. remove the tracking finalizer from :attr:`Plan.remove_finalizers`;
+4. :func:`settle`: move the uncounted pods whose finalizer is gone into
+   ``succeeded`` / ``failed`` and, once nothing is uncounted and no pod is
+   terminating, add the final ``Complete`` / ``Failed`` condition.
+
+A finished pod is therefore counted exactly once: it is recorded before its
+finalizer goes, counted only after, and a pod without the finalizer is never
+looked at again (so a sync costs O(active + recently finished pods), not
+O(every pod the Job ever ran)).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+
+import attrs
+
+from controllers.api.batch import Job, JobCondition, JobStatus, UncountedTerminatedPods
+from controllers.api.core import Pod
+from controllers.job.backoff import BackoffRecord, remaining_backoff, update_backoff
+from controllers.job.conditions import (
+    COMPLETE,
+    FAILED,
+    FAILURE_TARGET,
+    MESSAGES,
+    SUCCESS_CRITERIA_MET,
+    SUSPENDED,
+    Reason,
+    condition,
+    find_job_condition,
+    is_job_finished,
+    set_job_condition,
+)
+from controllers.job.failures import (
+    backoff_limit,
+    is_pod_failed,
+    match_pod_failure_policy,
+    past_backoff_limit_on_failure,
+)
+from controllers.job.indexes import completion_index, format_intervals, parse_intervals
+from controllers.job.manage import BURST_PODS, Manage, manage
+from controllers.job.pods import has_tracking_finalizer, is_indexed
+from controllers.replicaset import is_pod_active, is_pod_ready
+from reconcile import ConditionStatus, Uid
+
+__all__ = [
+    "MAX_UNCOUNTED_PODS",
+    "JobEvent",
+    "Plan",
+    "count_uncounted",
+    "is_terminating",
+    "past_active_deadline",
+    "plan",
+    "settle",
+]
+
+MAX_UNCOUNTED_PODS = 500
+"""Most finished pods recorded as uncounted in one sync (Kubernetes' ``MaxUncountedPods``)."""
+
+_EMPTY = UncountedTerminatedPods()
+
+
+@attrs.frozen(kw_only=True)
+class JobEvent:
+    """An Event to record on the Job: ``Normal`` unless ``warning``."""
+
+    reason: str
+    message: str
+    warning: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """
+    Everything one sync of a Job would do, assuming every write succeeds.
+
+    Attributes:
+        status: The status to write before any finalizer is removed.
+        remove_finalizers: Pods whose tracking finalizer comes off (their
+            outcome is recorded in ``status``).
+        create: Pods to create, one completion index (or ``None``) each.
+        delete: Pods to delete.
+        finish: The final ``Complete`` / ``Failed`` condition, added by
+            :func:`settle` once every finished pod is counted.
+        terminating: Pods being deleted (after this sync's deletions).
+        backoff: The pod-failure back-off record after this sync.
+        requeue_after: Seconds until the Job needs another look (back-off
+            or ``activeDeadlineSeconds``); ``None`` when only events will do.
+        events: Events this sync records (the ``finish`` one comes from the reconciler).
+    """
+
+    status: JobStatus
+    remove_finalizers: tuple[Pod, ...] = ()
+    create: tuple[int | None, ...] = ()
+    delete: tuple[Pod, ...] = ()
+    finish: JobCondition | None = None
+    terminating: int = 0
+    backoff: BackoffRecord = attrs.field(factory=BackoffRecord)
+    requeue_after: float | None = None
+    events: tuple[JobEvent, ...] = ()
+
+
+def is_terminating(pod: Pod) -> bool:
+    """Being deleted but not yet finished: its containers may still run."""
+    return pod.metadata.deletion_timestamp is not None and pod.status.phase not in (
+        "Succeeded",
+        "Failed",
+    )
+
+
+def count_uncounted(status: JobStatus, tracked: Collection[Uid]) -> JobStatus:
+    """
+    ``status`` with the uncounted pods that are no longer ``tracked`` counted.
+
+    ``tracked`` holds the uids of pods that still carry the tracking
+    finalizer; an uncounted pod without it (or gone) moves from
+    ``uncountedTerminatedPods`` to ``succeeded`` or ``failed``. Kubernetes:
+    ``cleanUncountedPodsWithoutFinalizers``.
+    """
+    uncounted = status.uncounted_terminated_pods or _EMPTY
+    done_s = [u for u in uncounted.succeeded if u not in tracked]
+    done_f = [u for u in uncounted.failed if u not in tracked]
+    if not done_s and not done_f and status.uncounted_terminated_pods is not None:
+        return status
+    return attrs.evolve(
+        status,
+        succeeded=status.succeeded + len(done_s),
+        failed=status.failed + len(done_f),
+        uncounted_terminated_pods=UncountedTerminatedPods(
+            succeeded=tuple(u for u in uncounted.succeeded if u in tracked),
+            failed=tuple(u for u in uncounted.failed if u in tracked),
+        ),
+    )
+
+
+def settle(
+    status: JobStatus,
+    *,
+    tracked: Collection[Uid],
+    terminating: int,
+    finish: JobCondition | None,
+    now: dt.datetime,
+) -> JobStatus:
+    """
+    The status after the finalizers came off the pods no longer ``tracked``.
+
+    Counts them (:func:`count_uncounted`) and adds ``finish`` (setting
+    ``completionTime`` for ``Complete``) once nothing is uncounted and no pod
+    is ``terminating``.
+    """
+    status = count_uncounted(status, tracked)
+    uncounted = status.uncounted_terminated_pods or _EMPTY
+    if finish is None or uncounted.succeeded or uncounted.failed or terminating:
+        return status
+    if find_job_condition(status.conditions, finish.type) is not None:
+        return status
+    final = attrs.evolve(finish, last_probe_time=now, last_transition_time=now)
+    return attrs.evolve(
+        status,
+        conditions=(*status.conditions, final),
+        completion_time=now if finish.type == COMPLETE else status.completion_time,
+    )
+
+
+def past_active_deadline(job: Job, *, now: dt.datetime) -> bool:
+    """
+    Whether the Job ran ``activeDeadlineSeconds`` or longer since ``startTime``.
+
+    Never while suspended. Kubernetes: ``pastActiveDeadline``.
+    """
+    deadline = job.spec.active_deadline_seconds
+    start = job.status.start_time
+    if deadline is None or start is None or job.spec.suspend:
+        return False
+    return (now - start).total_seconds() >= deadline
+
+
+def _finished_job(job: Job, pods: Sequence[Pod], removing: Collection[Uid]) -> Plan:
+    """A finished Job only lets go of pods that still carry its finalizer."""
+    strays = tuple(p for p in pods if has_tracking_finalizer(p) and p.metadata.uid not in removing)
+    return Plan(status=job.status, remove_finalizers=strays)
+
+
+@attrs.frozen(kw_only=True)
+class _Tally:
+    """What the tracked pods add up to at the start of a sync."""
+
+    candidates: tuple[Pod, ...]  # carrying the finalizer, removal not pending
+    active: tuple[Pod, ...]
+    terminating: int
+    succeeded: int  # distinct indexes for an Indexed Job
+    failed: int
+    indexes: frozenset[int]  # succeeded indexes, previous and new
+    prev_indexes: frozenset[int]
+    new_succeeded: tuple[Pod, ...]
+    new_failed: tuple[Pod, ...]
+    fail_message: str | None  # a FailJob rule matched
+
+
+def _valid_index(job: Job, pod: Pod) -> bool:
+    index = completion_index(pod)
+    return index is not None and index < (job.spec.completions or 0)
+
+
+def _tally(job: Job, status: JobStatus, pods: Sequence[Pod], candidates: tuple[Pod, ...]) -> _Tally:
+    indexed = is_indexed(job)
+    uncounted = status.uncounted_terminated_pods or _EMPTY
+    unc_s, unc_f = set(uncounted.succeeded), set(uncounted.failed)
+    new_succeeded = tuple(
+        p
+        for p in candidates
+        if p.status.phase == "Succeeded"
+        and p.metadata.uid not in unc_s
+        and p.metadata.uid not in unc_f
+        and (not indexed or _valid_index(job, p))
+    )
+    new_failed = tuple(
+        p
+        for p in candidates
+        if p.status.phase != "Succeeded"
+        and is_pod_failed(p, job)
+        and p.metadata.uid not in unc_f
+        and (not indexed or _valid_index(job, p))
+    )
+    prev: frozenset[int] = frozenset()
+    indexes: frozenset[int] = frozenset()
+    if indexed:
+        prev = parse_intervals(status.completed_indexes, completions=job.spec.completions)
+        new = (completion_index(p) for p in new_succeeded)
+        indexes = prev | {i for i in new if i is not None}
+        succeeded = len(indexes)
+    else:
+        succeeded = status.succeeded + len(new_succeeded) + len(unc_s)
+    failed = status.failed + len(unc_f)
+    fail_message: str | None = None
+    for pod in new_failed:
+        match = match_pod_failure_policy(job.spec.pod_failure_policy, pod)
+        failed += match.counts
+        if fail_message is None and match.message is not None:
+            fail_message = match.message
+    return _Tally(
+        candidates=candidates,
+        active=tuple(p for p in pods if is_pod_active(p)),
+        terminating=sum(1 for p in pods if is_terminating(p)),
+        succeeded=succeeded,
+        failed=failed,
+        indexes=indexes,
+        prev_indexes=prev,
+        new_succeeded=new_succeeded,
+        new_failed=new_failed,
+        fail_message=fail_message,
+    )
+
+
+_Outcome = tuple[str, str, str]  # condition type, reason, message
+
+
+def _judge(
+    job: Job, tally: _Tally, *, now: dt.datetime
+) -> tuple[_Outcome | None, _Outcome | None, float | None]:
+    """
+    The interim condition to write now, the final one, and when the deadline falls due.
+
+    First that applies: an existing ``FailureTarget`` (final ``Failed``) or
+    ``SuccessCriteriaMet`` (final ``Complete``), a ``FailJob`` rule, the
+    backoff limit, the active deadline.
+    """
+    conditions = job.status.conditions
+    target = find_job_condition(conditions, FAILURE_TARGET)
+    criteria = find_job_condition(conditions, SUCCESS_CRITERIA_MET)
+    if target is not None and target.status is ConditionStatus.TRUE:
+        return None, (FAILED, target.reason, target.message), None
+    if criteria is not None and criteria.status is ConditionStatus.TRUE:
+        return None, (COMPLETE, criteria.reason, criteria.message), None
+    if tally.fail_message is not None:
+        return (FAILURE_TARGET, Reason.POD_FAILURE_POLICY, tally.fail_message), None, None
+    reason: str | None = None
+    if tally.failed > backoff_limit(job) or past_backoff_limit_on_failure(job, tally.active):
+        reason = Reason.BACKOFF_LIMIT_EXCEEDED
+    elif past_active_deadline(job, now=now):
+        reason = Reason.DEADLINE_EXCEEDED
+    if reason is not None:
+        return (FAILURE_TARGET, reason, MESSAGES[reason]), None, None
+    deadline = job.spec.active_deadline_seconds
+    start = job.status.start_time
+    if deadline is not None and not job.spec.suspend and start is not None:
+        return None, None, deadline - (now - start).total_seconds()
+    return None, None, None
+
+
+def _record(
+    job: Job,
+    tally: _Tally,
+    uncounted: UncountedTerminatedPods,
+    *,
+    finishing: bool,
+) -> tuple[list[Pod], UncountedTerminatedPods, frozenset[int], bool]:
+    """
+    Finished pods (every pod when ``finishing``) recorded before their finalizer goes.
+
+    Returns the pods to release, the new uncounted uids, the new succeeded
+    indexes, and whether :data:`MAX_UNCOUNTED_PODS` cut the work short.
+    Kubernetes: the loop of ``trackJobStatusAndRemoveFinalizers``.
+    """
+    indexed = is_indexed(job)
+    policy = job.spec.pod_failure_policy
+    deleting = job.metadata.deletion_timestamp is not None
+    unc_s, unc_f = list(uncounted.succeeded), list(uncounted.failed)
+    seen_s, seen_f = set(unc_s), set(unc_f)
+    remove: list[Pod] = []
+    new_indexes: set[int] = set()
+    for pod in tally.candidates:
+        failed = is_pod_failed(pod, job)
+        phase = pod.status.phase
+        # With a pod failure policy, wait for the Failed phase: its exit codes decide.
+        releasable = phase == "Succeeded" or (failed and (policy is None or phase == "Failed"))
+        if not (finishing or deleting or releasable):
+            continue
+        remove.append(pod)
+        uid = pod.metadata.uid
+        if phase == "Succeeded" and uid not in seen_f:
+            index = completion_index(pod)
+            if not indexed:
+                if uid not in seen_s:
+                    seen_s.add(uid)
+                    unc_s.append(uid)
+            elif index is not None and _valid_index(job, pod) and index not in tally.prev_indexes:
+                new_indexes.add(index)
+        elif (
+            (failed or finishing)
+            and uid not in seen_f
+            and (not indexed or _valid_index(job, pod))
+            and match_pod_failure_policy(policy, pod).counts
+        ):
+            seen_f.add(uid)
+            unc_f.append(uid)
+        if len(new_indexes) + len(unc_s) + len(unc_f) >= MAX_UNCOUNTED_PODS:
+            return (
+                remove,
+                UncountedTerminatedPods(succeeded=tuple(unc_s), failed=tuple(unc_f)),
+                frozenset(new_indexes),
+                True,
+            )
+    new = UncountedTerminatedPods(succeeded=tuple(unc_s), failed=tuple(unc_f))
+    return remove, new, frozenset(new_indexes), False
+
+
+def plan(
+    job: Job,
+    pods: Sequence[Pod],
+    *,
+    now: dt.datetime,
+    backoff: BackoffRecord | None = None,
+    removing: Collection[Uid] = frozenset(),
+    manage_pods: bool = True,
+    burst: int = BURST_PODS,
+) -> Plan:
+    """
+    One sync of ``job`` (see the module docstring).
+
+    Args:
+        job: The Job, defaulted as the API server stores it.
+        pods: The pods it controls that are unfinished or still carry the
+            tracking finalizer (finished pods without it are already counted).
+        now: The current instant.
+        backoff: The Job's pod-failure back-off record before this sync
+            (none yet when ``None``).
+        removing: Uids whose finalizer removal was issued but not yet seen.
+        manage_pods: Whether creating and deleting is allowed (expectations
+            are satisfied).
+        burst: Most pods created or deleted.
+    """
+    if is_job_finished(job):
+        return _finished_job(job, pods, removing)
+    suspended = bool(job.spec.suspend)
+    deleting = job.metadata.deletion_timestamp is not None
+    candidates = tuple(
+        p for p in pods if has_tracking_finalizer(p) and p.metadata.uid not in removing
+    )
+    status = count_uncounted(job.status, {p.metadata.uid for p in candidates})
+    if status.start_time is None and not suspended:
+        status = attrs.evolve(status, start_time=now)
+    job = attrs.evolve(job, status=status)
+    tally = _tally(job, status, pods, candidates)
+    record = update_backoff(backoff or BackoffRecord(), tally.new_succeeded, tally.new_failed)
+    interim, final, deadline_in = _judge(job, tally, now=now)
+    requeue = [] if deadline_in is None else [deadline_in]
+
+    change = Manage()
+    if (interim or final or ("",))[0] in (FAILURE_TARGET, FAILED):
+        change = Manage(delete=tally.active)  # a failing Job stops every pod
+    elif interim is None and final is None and manage_pods and not deleting:
+        change = manage(
+            job,
+            tally.active,
+            succeeded=tally.succeeded,
+            succeeded_indexes=tally.indexes,
+            terminating=tally.terminating,
+            backoff=remaining_backoff(record, now=now),
+            now=now,
+            burst=burst,
+        )
+        if change.backoff is not None:
+            requeue.append(change.backoff)
+    remaining = len(tally.active) - len(change.delete) + len(change.create)
+    ready = sum(1 for p in tally.active if is_pod_ready(p))
+    ready -= sum(1 for p in change.delete if is_pod_ready(p))
+    terminating = tally.terminating + len(change.delete)
+
+    conditions = status.conditions
+    events: list[JobEvent] = []
+    if interim is None and final is None:
+        completions = job.spec.completions
+        wanted = 1 if completions is None else completions
+        if (
+            tally.succeeded >= wanted
+            and (completions is not None or tally.succeeded > 0)
+            and (remaining == 0)
+        ):
+            reason = Reason.COMPLETIONS_REACHED
+            interim = (SUCCESS_CRITERIA_MET, reason, MESSAGES[reason])
+        elif manage_pods and not deleting:
+            conditions, events = _suspension(job, conditions, now=now)
+            if events and not suspended:
+                status = attrs.evolve(status, start_time=now)  # resumed: the deadline restarts
+    if interim is not None:
+        type_, reason, message = interim
+        conditions = set_job_condition(
+            conditions, type_, ConditionStatus.TRUE, reason, message, now=now
+        )
+        final = (FAILED if type_ == FAILURE_TARGET else COMPLETE, reason, message)
+
+    uncounted = status.uncounted_terminated_pods or _EMPTY
+    remove, uncounted, new_indexes, cut = _record(
+        job, tally, uncounted, finishing=final is not None
+    )
+    if cut:
+        requeue.append(0.0)
+    if is_indexed(job):
+        indexes = tally.prev_indexes | new_indexes
+        status = attrs.evolve(
+            status, completed_indexes=format_intervals(indexes), succeeded=len(indexes)
+        )
+    status = attrs.evolve(
+        status,
+        active=remaining,
+        ready=ready,
+        terminating=terminating,
+        conditions=conditions,
+        uncounted_terminated_pods=uncounted,
+    )
+    return Plan(
+        status=status,
+        remove_finalizers=tuple(remove),
+        create=change.create,
+        delete=change.delete,
+        finish=None if final is None else condition(*final, now=now),
+        terminating=terminating,
+        backoff=record,
+        requeue_after=min(requeue) if requeue else None,
+        events=tuple(events),
+    )
+
+
+def _suspension(
+    job: Job, conditions: tuple[JobCondition, ...], *, now: dt.datetime
+) -> tuple[tuple[JobCondition, ...], list[JobEvent]]:
+    """The ``Suspended`` condition for ``spec.suspend``, and the event when it changed."""
+    if job.spec.suspend:
+        status, reason, event = ConditionStatus.TRUE, Reason.SUSPENDED, "Suspended"
+    else:
+        status, reason, event = ConditionStatus.FALSE, Reason.RESUMED, "Resumed"
+    message = MESSAGES[reason]
+    changed = set_job_condition(conditions, SUSPENDED, status, reason, message, now=now)
+    if changed is conditions:
+        return conditions, []
+    return changed, [JobEvent(reason=event, message=message)]

@@ -1,0 +1,95 @@
+"""
+The pods a Job creates, and facts about them. Pure.
+
+Kubernetes: ``GetPodFromTemplate`` (pkg/controller/controller_utils.go) with
+the Job's additions in ``job_controller.go`` and ``indexed_job_utils.go``:
+the tracking finalizer, the Job's labels and, for Indexed Jobs, the
+completion index as annotation, label, environment variable and hostname.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from controllers.api.batch import CompletionMode, Job
+from controllers.api.container import Container, EnvVar
+from controllers.api.core import Pod
+from controllers.job.indexes import COMPLETION_INDEX, COMPLETION_INDEX_ENV
+from reconcile import FrozenDict, ObjectMeta, owner_reference_to
+
+__all__ = [
+    "CONTROLLER_UID_LABEL",
+    "JOB_NAME_LABEL",
+    "JOB_TRACKING_FINALIZER",
+    "has_tracking_finalizer",
+    "is_indexed",
+    "pod_from_template",
+]
+
+JOB_TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
+"""Every pod a Job creates carries it until the Job has counted the pod's outcome."""
+
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
+
+
+def is_indexed(job: Job) -> bool:
+    """Whether ``job`` has ``completionMode: Indexed``."""
+    return job.spec.completion_mode is CompletionMode.INDEXED
+
+
+def has_tracking_finalizer(pod: Pod) -> bool:
+    """Whether ``pod`` still carries :data:`JOB_TRACKING_FINALIZER` (its outcome is uncounted)."""
+    return JOB_TRACKING_FINALIZER in pod.metadata.finalizers
+
+
+def _with_index_env(container: Container, index: str) -> Container:
+    if any(e.name == COMPLETION_INDEX_ENV for e in container.env):
+        return container
+    env = EnvVar(name=COMPLETION_INDEX_ENV, value=index)
+    return attrs.evolve(container, env=(*container.env, env))
+
+
+def pod_from_template(job: Job, index: int | None = None) -> Pod:
+    """
+    A new pod for ``job``, controlled by it, with the tracking finalizer.
+
+    Labels add ``batch.kubernetes.io/job-name`` and
+    ``batch.kubernetes.io/controller-uid``. With an ``index`` (Indexed Jobs),
+    the pod gets annotation and label ``batch.kubernetes.io/job-completion-index``,
+    env ``JOB_COMPLETION_INDEX`` in every container, hostname ``<job>-<index>``
+    (unless the template sets one) and ``generateName: <job>-<index>-``;
+    otherwise ``generateName: <job>-``.
+    """
+    template = job.spec.template
+    labels = {
+        **template.metadata.labels,
+        JOB_NAME_LABEL: job.metadata.name,
+        CONTROLLER_UID_LABEL: job.metadata.uid,
+    }
+    annotations = dict(template.metadata.annotations)
+    spec = template.spec
+    prefix = f"{job.metadata.name}-"
+    if index is not None:
+        text = str(index)
+        labels[COMPLETION_INDEX] = text
+        annotations[COMPLETION_INDEX] = text
+        prefix = f"{job.metadata.name}-{text}-"
+        spec = attrs.evolve(
+            spec,
+            containers=tuple(_with_index_env(c, text) for c in spec.containers),
+            init_containers=tuple(_with_index_env(c, text) for c in spec.init_containers),
+            hostname=spec.hostname or f"{job.metadata.name}-{text}",
+        )
+    finalizers = template.metadata.finalizers
+    if JOB_TRACKING_FINALIZER not in finalizers:
+        finalizers = (*finalizers, JOB_TRACKING_FINALIZER)
+    meta = ObjectMeta(
+        generate_name=prefix,
+        namespace=job.metadata.namespace,
+        labels=FrozenDict(labels),
+        annotations=FrozenDict(annotations),
+        finalizers=finalizers,
+        owner_references=(owner_reference_to(job),),
+    )
+    return Pod(metadata=meta, spec=spec)

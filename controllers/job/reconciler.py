@@ -1,0 +1,336 @@
+"""
+The Job controller's I/O half: read the caches, plan (pure), write.
+
+One reconcile of a Job (Kubernetes' ``syncJob``):
+
+1. Its pods come from the :data:`~controllers.job.watches.INDEX_TRACKED`
+   index: unfinished pods and pods still carrying the tracking finalizer.
+   Pods of an earlier Job of the same name that still carry the finalizer
+   are released.
+2. :func:`~controllers.job.plan.plan` decides; pods are deleted (uid
+   precondition) or created in slow-start batches guarded by
+   :class:`reconcile.Expectations`.
+3. The status recording the newly finished pods as uncounted is written,
+   then their finalizers are removed (a conflict re-reads the pod once),
+   then :func:`~controllers.job.plan.settle` counts them and, when the Job
+   is done, adds ``Complete`` / ``Failed``, and that status is written.
+4. The result asks to run again when the back-off or the active deadline
+   falls due.
+
+Syncs of one Job are batched: a sync asked for less than
+:data:`SYNC_BATCH_PERIOD` after the previous one waits for the rest of the
+period, unless the Job's spec changed (Kubernetes batches pod events the
+same way, ``syncJobBatchPeriod``).
+
+Events on the Job, with Kubernetes' reasons and messages:
+``SuccessfulCreate`` "Created pod: NAME", ``FailedCreate``,
+``SuccessfulDelete`` "Deleted pod: NAME", ``Completed`` "Job completed",
+the failure reason with its message (warning), ``Suspended``, ``Resumed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Sequence
+
+import attrs
+
+from controllers.api.batch import Job
+from controllers.api.core import Pod
+from controllers.job.backoff import BackoffRecord
+from controllers.job.conditions import COMPLETE, find_job_condition
+from controllers.job.manage import BURST_PODS
+from controllers.job.plan import JobEvent, Plan, plan, settle
+from controllers.job.pods import JOB_TRACKING_FINALIZER, has_tracking_finalizer, pod_from_template
+from controllers.job.watches import INDEX_TRACKED, FinalizerRemovals
+from controllers.replicaset import slow_start_batches
+from reconcile import (
+    ApiError,
+    Client,
+    Clock,
+    ConflictError,
+    EventRecorder,
+    Expectations,
+    NotFoundError,
+    ObjectKey,
+    Preconditions,
+    Request,
+    ResourceVersion,
+    Result,
+    Store,
+    Uid,
+    controller_of,
+    remove_finalizer,
+)
+
+__all__ = ["SYNC_BATCH_PERIOD", "JobReconciler", "SyncJobError"]
+
+SYNC_BATCH_PERIOD = 1.0
+"""Seconds between two syncs of one Job prompted by pod events (``syncJobBatchPeriod``)."""
+
+_SLACK = 0.001
+"""Seconds added to a requeue so the wake-up lands just after the instant, not on it."""
+
+
+class SyncJobError(Exception):
+    """Creating, deleting or releasing pods failed; raised once the status is written."""
+
+
+class JobReconciler:
+    """
+    Runs each Job's pods to completion or failure (see the module docstring).
+
+    Args:
+        client: Where pods and statuses are written.
+        jobs: The Job cache.
+        pods: The Pod cache, with the :data:`~controllers.job.watches.INDEX_TRACKED` index.
+        expectations: Shared with the Pod informer's
+            :class:`~controllers.job.watches.JobPodObserver`.
+        removals: Likewise.
+        clock: The source of ``now``.
+        recorder: Receives the events; none are recorded without one.
+        burst: Most pods created or deleted per sync.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        jobs: Store[Job],
+        pods: Store[Pod],
+        expectations: Expectations,
+        removals: FinalizerRemovals,
+        clock: Clock,
+        recorder: EventRecorder | None = None,
+        burst: int = BURST_PODS,
+    ) -> None:
+        self._client = client
+        self._jobs = jobs
+        self._pods = pods
+        self._expectations = expectations
+        self._removals = removals
+        self._clock = clock
+        self._recorder = recorder
+        self._burst = burst
+        self._backoff: dict[ObjectKey, BackoffRecord] = {}
+        # The Job as our last status write left it, with the version it replaced.
+        self._written: dict[ObjectKey, tuple[ResourceVersion, Job]] = {}
+        self._synced: dict[ObjectKey, tuple[float, int, bool]] = {}
+
+    def backoff(self, key: ObjectKey) -> BackoffRecord:
+        """The pod-failure back-off record of the Job ``key`` (empty when none)."""
+        return self._backoff.get(key, BackoffRecord())
+
+    async def reconcile(self, request: Request) -> Result:
+        job = self._jobs.get(request)
+        tracked = self._pods.by_index(INDEX_TRACKED, f"{request.namespace}/{request.name}")
+        if job is None:
+            self._forget(request)
+            await self._release(request, [p for p in tracked if has_tracking_finalizer(p)])
+            return Result.done()
+        started = self._clock.time()
+        shape = (job.metadata.generation, job.metadata.deletion_timestamp is not None)
+        previous = self._synced.get(request)
+        if previous is not None and (previous[1], previous[2]) == shape:
+            wait = previous[0] + SYNC_BATCH_PERIOD - started
+            if wait > SYNC_BATCH_PERIOD / 1000:
+                return Result.after(wait)
+        self._synced[request] = (started, *shape)
+        last = self._written.get(request)
+        if last is not None and last[0] == job.metadata.resource_version:
+            job = last[1]
+        uid = job.metadata.uid
+        mine: list[Pod] = []
+        strays: list[Pod] = []
+        for pod in tracked:
+            ref = controller_of(pod.metadata)
+            if ref is not None and ref.uid == uid:
+                mine.append(pod)
+            elif has_tracking_finalizer(pod):
+                strays.append(pod)
+        removing = self._removals.pending(request)
+        decided = plan(
+            job,
+            mine,
+            now=self._clock.now(),
+            backoff=self._backoff.get(request),
+            removing=removing,
+            manage_pods=self._expectations.satisfied(request),
+            burst=self._burst,
+        )
+        return await self._apply(request, job, decided, strays)
+
+    def _forget(self, key: ObjectKey) -> None:
+        self._expectations.forget(key)
+        self._backoff.pop(key, None)
+        self._written.pop(key, None)
+        self._synced.pop(key, None)
+
+    async def _apply(
+        self,
+        key: ObjectKey,
+        job: Job,
+        decided: Plan,
+        strays: Sequence[Pod],
+    ) -> Result:
+        errors: list[Exception] = []
+        status = decided.status
+        if decided.delete:
+            errors += await self._delete(job, key, decided.delete)
+        elif decided.create:
+            failed, create_errors = await self._create(job, key, decided.create)
+            errors += create_errors
+            status = attrs.evolve(status, active=status.active - failed)
+        for event in decided.events:
+            await self._event(job, event)
+        if status != job.status:
+            job = await self._write(key, job, attrs.evolve(job, status=status))
+        self._backoff[key] = decided.backoff
+        unreleased = await self._release(key, [*decided.remove_finalizers, *strays])
+        final = settle(
+            status,
+            tracked=unreleased | _kept(decided),
+            terminating=decided.terminating,
+            finish=decided.finish,
+            now=self._clock.now(),
+        )
+        if final != job.status:
+            job = await self._write(key, job, attrs.evolve(job, status=final))
+        if decided.finish is not None and find_job_condition(final.conditions, decided.finish.type):
+            self._backoff.pop(key, None)
+            if decided.finish.type == COMPLETE:
+                await self._event(job, JobEvent(reason="Completed", message="Job completed"))
+            else:
+                finish = decided.finish
+                await self._event(
+                    job, JobEvent(reason=finish.reason, message=finish.message, warning=True)
+                )
+        if errors:
+            raise SyncJobError(str(errors[0])) from errors[0]
+        delay = decided.requeue_after
+        return Result.done() if delay is None else Result.after(max(delay, 0.0) + _SLACK)
+
+    async def _write(self, key: ObjectKey, job: Job, new: Job) -> Job:
+        written = await self._client.update_status(new)
+        self._written[key] = (job.metadata.resource_version, written)
+        return written
+
+    async def _event(self, job: Job, event: JobEvent) -> None:
+        if self._recorder is None:
+            return
+        if event.warning:
+            await self._recorder.warning(job, reason=event.reason, message=event.message)
+        else:
+            await self._recorder.normal(job, reason=event.reason, message=event.message)
+
+    # -- pods ------------------------------------------------------------------------------
+
+    async def _create(
+        self, job: Job, key: ObjectKey, indexes: Sequence[int | None]
+    ) -> tuple[int, list[Exception]]:
+        """Create pods in slow-start batches; returns how many were not created, and errors."""
+        self._expectations.expect_creations(key, len(indexes))
+        created = 0
+        errors: list[Exception] = []
+        shared = pod_from_template(job) if indexes and indexes[0] is None else None
+        for size in slow_start_batches(len(indexes)):
+            batch = indexes[created : created + size]
+            pods = [shared or pod_from_template(job, i) for i in batch]
+            errors = await _concurrently([self._create_one(job, pod) for pod in pods])
+            created += size - len(errors)
+            if errors:
+                break
+        missing = len(indexes) - created
+        if missing:
+            self._expectations.lower_expectations(key, creations=missing)
+        return missing, errors
+
+    async def _create_one(self, job: Job, pod: Pod) -> Exception | None:
+        try:
+            new = await self._client.create(pod)
+        except ApiError as exc:
+            await self._event(
+                job, JobEvent(reason="FailedCreate", message=f"Error creating: {exc}", warning=True)
+            )
+            return exc
+        await self._event(
+            job, JobEvent(reason="SuccessfulCreate", message=f"Created pod: {new.metadata.name}")
+        )
+        return None
+
+    async def _delete(self, job: Job, key: ObjectKey, victims: Sequence[Pod]) -> list[Exception]:
+        self._expectations.expect_deletions(key, [p.metadata.uid for p in victims])
+        return await _concurrently([self._delete_one(job, key, pod) for pod in victims])
+
+    async def _delete_one(self, job: Job, key: ObjectKey, pod: Pod) -> Exception | None:
+        uid = pod.metadata.uid
+        try:
+            await self._client.delete(Pod, pod.metadata.key, preconditions=Preconditions(uid=uid))
+        except (NotFoundError, ConflictError):
+            self._expectations.deletion_observed(key, uid)
+            return None
+        except ApiError as exc:
+            self._expectations.deletion_observed(key, uid)
+            return exc
+        await self._event(
+            job, JobEvent(reason="SuccessfulDelete", message=f"Deleted pod: {pod.metadata.name}")
+        )
+        return None
+
+    async def _release(self, key: ObjectKey, pods: Sequence[Pod]) -> set[Uid]:
+        """Remove the tracking finalizer from ``pods``; the uids where that failed."""
+        if not pods:
+            return set()
+        self._removals.expect(key, [p.metadata.uid for p in pods])
+        if len(pods) == 1:
+            results = [await self._release_one(key, pods[0])]
+        else:
+            async with asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(self._release_one(key, p)) for p in pods]
+            results = [t.result() for t in tasks]
+        return {p.metadata.uid for p, e in zip(pods, results, strict=True) if e is not None}
+
+    async def _release_one(self, key: ObjectKey, pod: Pod) -> Exception | None:
+        for attempt in range(2):
+            try:
+                await self._client.update(
+                    attrs.evolve(
+                        pod, metadata=remove_finalizer(pod.metadata, JOB_TRACKING_FINALIZER)
+                    )
+                )
+                return None
+            except NotFoundError:
+                return None  # gone: its finalizer with it
+            except ConflictError as exc:
+                if attempt:
+                    self._removals.observed(key, pod.metadata.uid)
+                    return exc
+                try:
+                    pod = await self._client.get(Pod, pod.metadata.key)
+                except NotFoundError:
+                    return None
+                if not has_tracking_finalizer(pod):
+                    return None
+            except ApiError as exc:
+                self._removals.observed(key, pod.metadata.uid)
+                return exc
+        return None
+
+
+def _kept(decided: Plan) -> set[Uid]:
+    """Uncounted uids of pods this sync does not release: they keep their finalizer."""
+    released = {p.metadata.uid for p in decided.remove_finalizers}
+    uncounted = decided.status.uncounted_terminated_pods
+    if uncounted is None:
+        return set()
+    return {u for u in (*uncounted.succeeded, *uncounted.failed) if u not in released}
+
+
+async def _concurrently(calls: list[Coroutine[None, None, Exception | None]]) -> list[Exception]:
+    """Await ``calls`` concurrently; the errors they returned, in call order."""
+    if len(calls) == 1:
+        error = await calls[0]
+        return [] if error is None else [error]
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(call) for call in calls]
+    return [e for e in (t.result() for t in tasks) if e is not None]
