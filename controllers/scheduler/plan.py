@@ -27,7 +27,12 @@ import attrs
 from controllers.api.core import Node
 from controllers.api.pod import Pod
 from controllers.scheduler.fast import PASS, choose, scored_per_node
-from controllers.scheduler.filters import FILTERS, Filter, hard_spread_constraints
+from controllers.scheduler.filters import (
+    FILTERS,
+    REASON_SELECTOR,
+    Filter,
+    hard_spread_constraints,
+)
 from controllers.scheduler.scores import SCORES
 from controllers.scheduler.snapshot import Snapshot, memo_key, requests
 
@@ -36,6 +41,7 @@ __all__ = [
     "NodeTrace",
     "failure_message",
     "feasible_to_find",
+    "pinned_nodes",
     "schedule",
     "schedule_snapshot",
 ]
@@ -152,6 +158,34 @@ def _filters(pod: Pod, snapshot: Snapshot) -> list[tuple[str, Filter]]:
     return [(plugin, check) for plugin, check in FILTERS if not skip.get(plugin, False)]
 
 
+def pinned_nodes(pod: Pod) -> frozenset[str] | None:
+    """
+    The only nodes ``pod``'s required node affinity can admit by name, or ``None``.
+
+    Every term must name its nodes with ``matchFields`` ``metadata.name In``
+    (several such requirements in one term intersect; terms unite), as a
+    DaemonSet's pods do: then a cycle filters just those nodes instead of
+    the cluster. Kubernetes: the NodeAffinity plugin's ``PreFilter`` result.
+    """
+    affinity = pod.spec.affinity
+    node_affinity = affinity.node_affinity if affinity else None
+    required = (
+        node_affinity.required_during_scheduling_ignored_during_execution if node_affinity else None
+    )
+    if required is None or not required.node_selector_terms:
+        return None
+    union: set[str] = set()
+    for term in required.node_selector_terms:
+        names: set[str] | None = None
+        for field in term.match_fields:
+            if field.key == "metadata.name" and field.operator == "In":
+                names = set(field.values) if names is None else names & set(field.values)
+        if names is None:
+            return None
+        union |= names
+    return frozenset(union)
+
+
 def _verdict(
     pod: Pod, node: str, snapshot: Snapshot, filters: Sequence[tuple[str, Filter]]
 ) -> tuple[str, tuple[str, ...]]:
@@ -216,6 +250,31 @@ def _totals(
     }
 
 
+def _visit_pinned(
+    pinned: frozenset[str],
+    snapshot: Snapshot,
+    traces: dict[str, NodeTrace] | None,
+    rejections: list[tuple[str, ...]],
+) -> tuple[str, ...]:
+    """
+    The pinned nodes that exist, in name order: the only ones a cycle visits.
+
+    Every other node is rejected unvisited by NodeAffinity (recorded in
+    ``rejections`` and, when tracing, ``traces``): the decision and the
+    failure message are those of filtering every node, at the cost of the
+    pinned ones only.
+    """
+    infos = snapshot.infos
+    order = tuple(sorted(name for name in pinned if name in infos))
+    excluded = len(snapshot.names) - len(order)
+    rejections.extend([(REASON_SELECTOR,)] * excluded)
+    if traces is not None and excluded:
+        for name in snapshot.names:
+            if name not in pinned:
+                traces[name] = NodeTrace(name, "NodeAffinity", (REASON_SELECTOR,))
+    return order
+
+
 def schedule_snapshot(
     pod: Pod,
     snapshot: Snapshot,
@@ -254,7 +313,14 @@ def schedule_snapshot(
     first = start % count if count else 0
     infos = snapshot.infos
     verdict_key = _verdict_key(pod, filters)
-    if verdict_key is not None and not trace and weights is None and scored_per_node(pod):
+    pinned = pinned_nodes(pod)
+    if (
+        pinned is None
+        and verdict_key is not None
+        and not trace
+        and weights is None
+        and scored_per_node(pod)
+    ):
         key = verdict_key
         fast = choose(
             pod,
@@ -266,7 +332,12 @@ def schedule_snapshot(
         )
         if fast is not None:
             return Decision(fast[0], next_start=(first + fast[1]) % count)
-    for name in names[first:] + names[:first]:
+    order = (
+        names[first:] + names[:first]
+        if pinned is None
+        else _visit_pinned(pinned, snapshot, traces if trace else None, rejections)
+    )
+    for name in order:
         if verdict_key is None:
             plugin, reasons = _verdict(pod, name, snapshot, filters)
         else:
@@ -282,7 +353,8 @@ def schedule_snapshot(
             feasible.append(name)
             if len(feasible) >= wanted:
                 break
-    looked = len(feasible) + len(rejections)  # kube-scheduler's processedNodes
+    # kube-scheduler's processedNodes: the nodes excluded unvisited do not count.
+    looked = len(feasible) + len(rejections) - (count - len(order))
     next_start = (first + looked) % count if count else 0
     if not feasible:
         message = failure_message(count, (r for rs in rejections for r in rs))
