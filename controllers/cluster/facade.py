@@ -29,6 +29,7 @@ import reconcile
 from controllers import deployment, gc, kubelet, namespace, nodelifecycle, replicaset, scheduler
 from controllers import cronjob
 from controllers import endpoints, endpointslice
+from controllers import daemonset
 from controllers import job, ttlafterfinished
 from controllers.api import install_admission
 from controllers.api.core import Event, Namespace, Node, Pod, Taint
@@ -185,6 +186,7 @@ class Cluster(Objects, Faults, Workloads, Services):
             deployment.setup(manager, recorder=self._recorder("deployment-controller"))
             job.setup(manager, recorder=self._recorder("job-controller"))
             ttlafterfinished.setup(manager)
+            daemonset.setup(manager, recorder=self._recorder("daemonset-controller"))
             cronjob.setup(manager, recorder=self._recorder("cronjob-controller"))
             endpoints.setup(manager, recorder=self._recorder("endpoint-controller"))
             endpointslice.setup(manager)
