@@ -9,9 +9,11 @@ weekday names, ``*``/``?``, ranges, lists and steps, the ``@yearly``,
 `cronsim <https://pypi.org/project/cronsim/>`_, which accepts more (a seconds
 field, ``L``, ``W``, ``#``, ``7`` for Sunday) and reads ``1/2`` over ``0-7``
 for weekdays. So each field is checked and expanded here with robfig's rules
-and handed to cronsim as an explicit list; a field robfig marks "any" (``*``,
-``?``, ``*/1``) stays ``*``, because the day-of-month/day-of-week rule
-depends on it (both restricted: either matches; otherwise both must).
+and the day and month fields are handed to cronsim as explicit lists; a
+field robfig marks "any" (``*``, ``?``, ``*/1``) stays ``*``, because the
+day-of-month/day-of-week rule depends on it (both restricted: either
+matches; otherwise both must). Minutes and hours, which both libraries read
+alike, are passed as written.
 
 Daylight saving time follows cronsim (Debian cron): a run at a fixed local
 time that falls in the hour skipped in spring runs when the clock jumps, and
@@ -303,6 +305,10 @@ def _field(schedule: str, text: str, spec: _Field) -> str:
         values.update(range(start, end + 1, step))
     if star:
         return "*"
+    if spec.name in ("minute", "hour"):
+        # Same ranges in both libraries; a leading "*" also tells cronsim the
+        # job is not at a fixed time of day, which decides its DST handling.
+        return text.replace("?", "*")
     return ",".join(str(v) for v in sorted(values))
 
 
