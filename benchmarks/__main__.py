@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    bench_daemonsets,
     bench_deployments,
     bench_fanout,
     bench_heartbeats,
@@ -42,6 +43,7 @@ NAMES = (
     "scheduler-throughput",
     "heartbeats-1k-nodes-1h",
     "deployments",
+    "daemonset-1k-nodes",
 )
 
 
@@ -58,6 +60,27 @@ def _env() -> dict[str, Any]:
         "machine": platform.machine(),
         "git": sha,
     }
+
+
+def _daemonsets(
+    scale: float, records: list[dict[str, Any]], rows: list[tuple[str, str, str]]
+) -> None:
+    ds = bench_daemonsets.run(scale)
+    records.append({"name": "daemonset-1k-nodes", **ds})
+    rows.append(
+        (
+            "DaemonSet created to all pods available",
+            f"{ds['nodes']:,.0f} nodes",
+            f"{ds['create_s']:.2f} s wall, {ds['create_simulated_s']:.1f} simulated s",
+        )
+    )
+    rows.append(
+        (
+            "DaemonSet after nodes join and leave",
+            f"+{ds['churn']:,.0f} / -{ds['churn']:,.0f} nodes",
+            f"{ds['churn_s']:.2f} s wall, {ds['churn_simulated_s']:.1f} simulated s",
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{d['many_p50_simulated_s']:.1f} s, p99 {d['many_p99_simulated_s']:.1f} s",
             )
         )
+
+    if "daemonset-1k-nodes" in wanted:
+        _daemonsets(args.scale, records, rows)
 
     width = max(len(name) for name, _, _ in rows)
     size_width = max(len(size) for _, size, _ in rows)
