@@ -174,14 +174,18 @@ def _mutable_pod_fields(spec: PodSpec, like: PodSpec) -> PodSpec:
     )
 
 
+_SPEC_FIELDS_BUT_NODE = tuple(f.name for f in attrs.fields(PodSpec) if f.name != "node_name")
+
+
 def _is_binding(new: PodSpec, old: PodSpec) -> bool:
     """Whether ``new`` is ``old`` with only an unset ``nodeName`` set (the hot update)."""
-    return (
-        not old.node_name
-        and bool(new.node_name)
-        and new.containers is old.containers
-        and attrs.evolve(new, node_name=old.node_name) == old
-    )
+    if old.node_name or not new.node_name or new.containers is not old.containers:
+        return False
+    for name in _SPEC_FIELDS_BUT_NODE:  # a binding evolves the stored spec: identity is the rule
+        a, b = getattr(new, name), getattr(old, name)
+        if a is not b and a != b:
+            return False
+    return True
 
 
 def validate_pod(new: Pod, old: Pod | None, op: Operation) -> Errors:

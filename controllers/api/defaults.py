@@ -16,7 +16,7 @@ defaults are returned as they are, so an unchanged object stays ``is``-equal.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -131,10 +131,11 @@ def default_container(container: Container) -> Container:
 
 def _containers(containers: tuple[Container, ...]) -> tuple[Container, ...]:
     """:func:`default_container` of each, remembering the results by identity."""
-    if _DEFAULTED.get(id(containers)) is containers:
-        # A binding or a status write carries the stored, defaulted tuple.
-        return containers
-    return _remember(_each(containers, default_container))
+    # A binding or a status write carries the stored, defaulted tuple.
+    known = _recall(containers)
+    if known is not None:
+        return known
+    return _remember(containers, _each(containers, default_container))
 
 
 def default_pod_spec(spec: PodSpec) -> PodSpec:
@@ -174,29 +175,40 @@ def _default_tolerations(tolerations: tuple[Toleration, ...]) -> tuple[Toleratio
     return tolerations + added if added else tolerations
 
 
-_DEFAULTED: dict[int, object] = {}
+_DEFAULTED: dict[int, tuple[Any, Any]] = {}
 """
-Pod specs and container tuples that are their own defaults, by identity
-(kept alive, so ids stay unique). Writes mostly carry stored, already
-defaulted values: defaulting them again would only rebuild them to compare.
+Pod specs and container tuples already defaulted, by identity: ``id(value)``
+to ``(value, its defaults)`` (both kept alive, so ids stay unique). Writes
+mostly carry stored, already defaulted values (status writes, bindings), and
+a ReplicaSet creates all its pods from one template value: defaulting them
+again would only rebuild equal values, one copy per pod.
 """
 _DEFAULTED_MAX = 65_536
 
 
-def _remember(value: T) -> T:
-    if len(_DEFAULTED) >= _DEFAULTED_MAX:
+def _recall(value: T) -> T | None:
+    known = _DEFAULTED.get(id(value))
+    return known[1] if known is not None and known[0] is value else None
+
+
+def _remember(value: T, defaulted: T) -> T:
+    while len(_DEFAULTED) >= _DEFAULTED_MAX - 1:
         del _DEFAULTED[next(iter(_DEFAULTED))]
-    _DEFAULTED[id(value)] = value
-    return value
+    _DEFAULTED[id(value)] = (value, defaulted)
+    if defaulted is not value:
+        _DEFAULTED[id(defaulted)] = (defaulted, defaulted)
+    return defaulted
 
 
 def default_pod(pod: Pod) -> Pod:
     """Pod spec defaults plus the not-ready/unreachable tolerations (300 s)."""
-    if _DEFAULTED.get(id(pod.spec)) is pod.spec:
-        return pod  # a status write: the stored spec
-    spec = default_pod_spec(pod.spec)
-    spec = _remember(_evolve(spec, tolerations=_default_tolerations(spec.tolerations)))
-    return _evolve(pod, spec=spec)
+    spec = _recall(pod.spec)
+    if spec is None:
+        full = default_pod_spec(pod.spec)
+        spec = _remember(
+            pod.spec, _evolve(full, tolerations=_default_tolerations(full.tolerations))
+        )
+    return pod if spec is pod.spec else attrs.evolve(pod, spec=spec)
 
 
 # -- services ------------------------------------------------------------------------------

@@ -105,13 +105,23 @@ def admit(pod: Pod, *, now: float, pod_ip: str, timings: Timings) -> PodRuntime:
     for init, containers in ((True, pod.spec.init_containers), (False, pod.spec.containers)):
         for c in containers:
             script = _script(c, pod)
-            run = ContainerRun(name=c.name, image=c.image, init=init, due=None)
             if isinstance(script, str):
-                run = attrs.evolve(run, reason="CreateContainerConfigError", message=script)
+                run = ContainerRun(
+                    name=c.name,
+                    image=c.image,
+                    init=init,
+                    reason="CreateContainerConfigError",
+                    message=script,
+                )
             else:
-                run = attrs.evolve(run, script=script)
-                if init or pod.spec.init_containers:
-                    run = attrs.evolve(run, reason="PodInitializing")
+                initializing = init or bool(pod.spec.init_containers)
+                run = ContainerRun(
+                    name=c.name,
+                    image=c.image,
+                    init=init,
+                    script=script,
+                    reason="PodInitializing" if initializing else "ContainerCreating",
+                )
             runs[c.name] = run
     rt = PodRuntime(
         uid=pod.metadata.uid,
@@ -124,12 +134,15 @@ def admit(pod: Pod, *, now: float, pod_ip: str, timings: Timings) -> PodRuntime:
     return _create_next(rt, now, timings)
 
 
-def _create(run: ContainerRun, at: float, timings: Timings) -> ContainerRun:
+def _create(
+    run: ContainerRun, at: float, timings: Timings, *, initialized: bool = True
+) -> ContainerRun:
     """Schedule the first start of ``run``: pull its image, then start it."""
     if run.reason == "CreateContainerConfigError":
         return run
     pull = run.script.pull or timings.image_pull
-    return attrs.evolve(run, reason="ContainerCreating", due=at + pull + timings.container_start)
+    reason = "ContainerCreating" if initialized else "PodInitializing"
+    return attrs.evolve(run, reason=reason, due=at + pull + timings.container_start)
 
 
 def _create_next(rt: PodRuntime, at: float, timings: Timings) -> PodRuntime:
@@ -137,9 +150,7 @@ def _create_next(rt: PodRuntime, at: float, timings: Timings) -> PodRuntime:
     names = rt.main_order if rt.initialized else rt.init_order[rt.init_done : rt.init_done + 1]
     runs = dict(rt.containers)
     for name in names:
-        runs[name] = _create(runs[name], at, timings)
-        if not rt.initialized:
-            runs[name] = attrs.evolve(runs[name], reason="PodInitializing")
+        runs[name] = _create(runs[name], at, timings, initialized=rt.initialized)
     return attrs.evolve(rt, containers=FrozenDict(runs))
 
 

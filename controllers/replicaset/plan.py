@@ -139,13 +139,18 @@ def claim(rs: ReplicaSet, pods: Iterable[Pod]) -> Claim:
     owned: list[Pod] = []
     adopt: list[Pod] = []
     release: list[Pod] = []
+    # Pods made from one template share one labels value: match it once.
+    seen_labels: object = None
+    matches = False
     for pod in pods:
         if not is_pod_active(pod):
             continue
         ref = controller_of(pod.metadata)
         if ref is not None and ref.uid != uid:
             continue  # another controller's: never ours to take
-        matches = selector.matches(pod.metadata.labels)
+        labels = pod.metadata.labels
+        if labels is not seen_labels:
+            seen_labels, matches = labels, selector.matches(labels)
         if ref is not None:
             if matches:
                 owned.append(pod)

@@ -190,6 +190,31 @@ def test_controller_index_holds_only_controller_references() -> None:
     assert ["rs-1", "rs-2"] == store.index_values(INDEX_CONTROLLER)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    swaps=st.lists(st.tuples(st.integers(0, 299), st.integers(300, 399), st.booleans()), max_size=8)
+)
+def test_large_buckets_stay_in_key_order_as_members_change(
+    swaps: list[tuple[int, int, bool]],
+) -> None:
+    """A bucket big enough for its order to be reused still lists exactly its keys, sorted."""
+    writer = filled(*(widget(f"w{i:03d}", owners=[ref("rs-1")]) for i in range(300)))
+    members = {f"w{i:03d}" for i in range(300)}
+    for leaving, joining, read_between in swaps:
+        # Same size before and after: only the members differ.
+        gone = widget(f"w{leaving:03d}", owners=[ref("rs-1")])
+        if f"w{leaving:03d}" in members and f"w{joining:03d}" not in members:
+            writer.apply(event(EventType.DELETED, gone))
+            members.discard(f"w{leaving:03d}")
+            if read_between:
+                writer.store.by_index(INDEX_OWNER, "rs-1")
+            writer.apply(added(widget(f"w{joining:03d}", owners=[ref("rs-1")])))
+            members.add(f"w{joining:03d}")
+        expected = [f"default/{name}" for name in sorted(members)]
+        assert expected == names(writer.store.by_index(INDEX_OWNER, "rs-1"))
+        assert expected == [str(k) for k in writer.store.index_keys(INDEX_OWNER, "rs-1")]
+
+
 def test_indexes_follow_updates() -> None:
     """Changing labels or owners moves the object between index values."""
     writer = filled(widget("a", labels={"app": "web"}, owners=[ref("rs-1", controller=True)]))
