@@ -19,7 +19,7 @@ from controllers.api.batch import (
 )
 from controllers.api.core import Container, PodSpec, PodTemplateSpec
 from controllers.api.defaults import default_cron_job
-from reconcile import ConditionStatus, ObjectMeta, Uid
+from reconcile import ConditionStatus, ObjectMeta, ResourceVersion, Uid
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 CRON_UID = Uid("00000000-0000-4000-8000-00000000c0c0")
@@ -84,7 +84,7 @@ def created(job: Job, *, at: dt.datetime) -> Job:
     meta = attrs.evolve(
         job.metadata,
         uid=Uid(f"00000000-0000-4000-8000-{n:012d}"),
-        resource_version=str(n),
+        resource_version=ResourceVersion(str(n)),
         creation_timestamp=at,
     )
     return attrs.evolve(job, metadata=meta, status=attrs.evolve(job.status, start_time=at))

@@ -16,7 +16,7 @@ from controllers.cronjob import (
 )
 from controllers.cronjob.jobs import job_reference
 from reconcile import controller_of
-from tests.controllers.cronjob.builders import CRON_UID, T0, cron_job, created, finished
+from tests.controllers.cronjob.builders import CRON_UID, T0, created, cron_job, finished
 
 MINUTE = dt.timedelta(minutes=1)
 
@@ -28,7 +28,8 @@ def reasons(p: Plan) -> list[str]:
 def run(cj: CronJob, at: dt.datetime) -> tuple[CronJob, Job]:
     """Sync ``cj`` at ``at``, which must create a Job; the CronJob and Job afterwards."""
     p = plan(cj, [], now=at)
-    assert p.create is not None and p.scheduled_time is not None
+    assert p.create is not None
+    assert p.scheduled_time is not None
     job = created(p.create, at=at)
     return attrs.evolve(cj, status=record_created(p.status, job, p.scheduled_time)), job
 
@@ -44,9 +45,11 @@ def test_creates_the_job_of_the_due_time() -> None:
     assert "batch" == p.create.metadata.annotations["team"]
     assert {"app": "tick"} == dict(p.create.metadata.labels)
     owner = controller_of(p.create.metadata)
-    assert owner is not None and (CRON_UID, "CronJob") == (owner.uid, owner.kind)
+    assert owner is not None
+    assert (CRON_UID, "CronJob") == (owner.uid, owner.kind)
     assert cron_job().spec.job_template.spec == p.create.spec
-    assert p.requeue_after is not None and abs(60.0 - p.requeue_after) < 1e-6
+    assert p.requeue_after is not None
+    assert abs(60.0 - p.requeue_after) < 1e-6
 
 
 def test_scheduled_timestamp_is_in_the_time_zone() -> None:
@@ -63,7 +66,8 @@ def test_does_nothing_before_the_first_time() -> None:
     """Nothing is due at 00:00:30: no Job, a sync just after 00:01."""
     p = plan(cron_job(), [], now=T0 + dt.timedelta(seconds=30))
     assert (None, (), ()) == (p.create, p.replace, p.cleanup)
-    assert p.requeue_after is not None and abs(30.1 - p.requeue_after) < 1e-6
+    assert p.requeue_after is not None
+    assert abs(30.1 - p.requeue_after) < 1e-6
 
 
 def test_does_not_run_the_same_time_twice() -> None:
@@ -108,7 +112,8 @@ def test_replace_deletes_the_active_job_then_creates() -> None:
     cj, job = run(cron_job(policy=ConcurrencyPolicy.REPLACE), T0 + MINUTE)
     p = plan(cj, [job], now=T0 + 2 * MINUTE)
     assert (job,) == p.replace
-    assert p.create is not None and T0 + 2 * MINUTE == p.scheduled_time
+    assert p.create is not None
+    assert T0 + 2 * MINUTE == p.scheduled_time
     assert () == p.status.active
 
 
@@ -116,7 +121,8 @@ def test_allow_runs_concurrently() -> None:
     """Allow: the 00:02 run starts next to the running 00:01 one."""
     cj, job = run(cron_job(), T0 + MINUTE)
     p = plan(cj, [job], now=T0 + 2 * MINUTE)
-    assert p.create is not None and () == p.replace
+    assert p.create is not None
+    assert () == p.replace
     assert (job_reference(job),) == p.status.active
 
 
@@ -149,7 +155,8 @@ def test_deadline_skips_times_too_old_to_start() -> None:
     """With a 10 s deadline, a sync 30 s after the time starts nothing."""
     p = plan(cron_job(deadline=10), [], now=T0 + dt.timedelta(seconds=90))
     assert p.create is None
-    assert p.requeue_after is not None and abs(30.1 - p.requeue_after) < 1e-6
+    assert p.requeue_after is not None
+    assert abs(30.1 - p.requeue_after) < 1e-6
 
 
 def test_completed_job_leaves_active_and_sets_last_successful_time() -> None:
@@ -240,7 +247,8 @@ def test_deleting_cron_job_only_keeps_its_books() -> None:
 def test_record_created_is_idempotent() -> None:
     """Recording the same created Job twice lists it once."""
     p = plan(cron_job(), [], now=T0 + MINUTE)
-    assert p.create is not None and p.scheduled_time is not None
+    assert p.create is not None
+    assert p.scheduled_time is not None
     job = created(p.create, at=T0 + MINUTE)
     once = record_created(p.status, job, p.scheduled_time)
     assert once == record_created(once, job, p.scheduled_time)
