@@ -416,3 +416,41 @@ def test_min_ready_seconds_is_passed_on_and_slows_the_rollout() -> None:
         assert {10} == {rs.spec.min_ready_seconds for rs in replica_sets(cluster)}
 
     scenario(body)
+
+
+def test_refused_replica_set_create_reports_replica_set_create_error() -> None:
+    """The API refusing the new ReplicaSet: Progressing False ReplicaSetCreateError, then fine."""
+    refusing = [True]
+
+    def refuse(
+        new: ReplicaSet, old: ReplicaSet | None, op: reconcile.Operation
+    ) -> list[reconcile.FieldError]:
+        if op is reconcile.Operation.CREATE and refusing[0]:
+            return [reconcile.FieldError(field="metadata.name", detail="refused by policy")]
+        return []
+
+    async def body(cluster: Cluster) -> None:
+        cluster.api.admission.register(ReplicaSet, validator=refuse)
+        await cluster.apply(manifest(2, "nginx:1"))
+        await cluster.advance(30)
+        d = deployment(cluster)
+        name = f"web-{pod_template_hash(d.spec.template, None)}"
+        c = get_condition(d.status, PROGRESSING)
+        assert c is not None
+        assert (c.status, c.reason) == (reconcile.ConditionStatus.FALSE, Reason.RS_CREATE_ERROR)
+        assert c.message.startswith(f'Failed to create new replica set "{name}": ')
+        assert "refused by policy" in c.message
+        warnings = cluster.events(d, reason=Reason.RS_CREATE_ERROR)
+        assert warnings
+        assert all(e.type == "Warning" for e in warnings)
+        assert [] == replica_sets(cluster)
+        refusing[0] = False
+        await cluster.settle()
+        d = deployment(cluster)
+        c = get_condition(d.status, PROGRESSING)
+        assert c is not None
+        assert c.reason == Reason.NEW_RS_AVAILABLE
+        assert [name] == [rs.metadata.name for rs in replica_sets(cluster)]
+        assert 2 == d.status.available_replicas
+
+    scenario(body)
