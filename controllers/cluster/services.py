@@ -10,6 +10,9 @@ which pod would have served the connection:
   uniformly), so a run is reproducible per seed; when no endpoint is ready
   but some terminating ones still serve, those are used (kube-proxy's
   terminating-endpoint fallback);
+* a selector-less Service has no slices here (there is no mirroring
+  controller): the ready addresses of its own Endpoints are used, as the
+  mirrored slices would be;
 * with ``sessionAffinity: ClientIP``, the endpoint that last served the
   same client IP, as long as it is still usable and it was used less than
   ``sessionAffinityConfig.clientIP.timeoutSeconds`` ago (default 10,800 s),
@@ -28,7 +31,7 @@ from typing import Any
 import attrs
 
 import reconcile
-from controllers.api.core import Service, ServicePort
+from controllers.api.core import Endpoints, Service, ServicePort
 from controllers.api.discovery import Endpoint, EndpointSlice
 from controllers.endpointslice import SERVICE_NAME_LABEL
 
@@ -111,7 +114,7 @@ class Services:
         return Response(
             service=service,
             namespace=namespace,
-            pod=ref.name if ref is not None else "",
+            pod=ref.name if ref is not None else "",  # "" for an address that is no pod
             ip=chosen,
             port=number,
             node=endpoint.node_name,
@@ -139,8 +142,42 @@ class Services:
                     ready[endpoint.addresses[0]] = entry
                 elif c.serving and c.terminating:
                     serving[endpoint.addresses[0]] = entry
+        if not slices and not svc.spec.selector:
+            ready = self._user_endpoints(svc, port)
         chosen = ready or serving
         return {ip: chosen[ip] for ip in sorted(chosen)}
+
+    def _user_endpoints(
+        self, svc: Service, port: ServicePort | None
+    ) -> dict[str, tuple[Endpoint, int]]:
+        """
+        The ready addresses of a selector-less Service's own Endpoints.
+
+        Kubernetes mirrors them into EndpointSlices (the mirroring
+        controller); reading them directly gives kube-proxy's view.
+        """
+        try:
+            endpoints = self.api.get_nowait(
+                Endpoints, svc.metadata.name, namespace=svc.metadata.namespace
+            )
+        except reconcile.NotFoundError:
+            return {}
+        usable: dict[str, tuple[Endpoint, int]] = {}
+        for subset in endpoints.subsets:
+            number = 0 if port is None else None
+            for p in subset.ports:
+                if port is not None and p.name == port.name:
+                    number = p.port
+            if number is None:
+                continue
+            for address in subset.addresses:
+                endpoint = Endpoint(
+                    addresses=(address.ip,),
+                    target_ref=address.target_ref,
+                    node_name=address.node_name,
+                )
+                usable[address.ip] = (endpoint, number)
+        return usable
 
     def _choose(
         self,
