@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Iterator
 from typing import Protocol
 
 import attrs
@@ -103,6 +104,10 @@ class Schedule(Protocol):
         """The first instant strictly after ``t``; ``None`` if there is none (for 50 years)."""
         ...
 
+    def times_after(self, t: dt.datetime) -> Iterator[dt.datetime]:
+        """The instants strictly after ``t``, in order (one parse for the whole walk)."""
+        ...
+
     def latest_at_or_before(self, t: dt.datetime, *, after: dt.datetime) -> dt.datetime | None:
         """The last instant at or before ``t`` and strictly after ``after``, if any."""
         ...
@@ -120,13 +125,13 @@ class CronSchedule:
     zone: dt.tzinfo
 
     def next_after(self, t: dt.datetime) -> dt.datetime | None:
+        return next(self.times_after(t), None)
+
+    def times_after(self, t: dt.datetime) -> Iterator[dt.datetime]:
         # Whole seconds, like robfig/cron: the next second is the earliest candidate.
         start = t.astimezone(self.zone).replace(microsecond=0)
-        try:
-            found = next(cronsim.CronSim(self.expression, start))
-        except StopIteration:
-            return None
-        return found.astimezone(dt.UTC)
+        for found in cronsim.CronSim(self.expression, start):
+            yield found.astimezone(dt.UTC)
 
     def latest_at_or_before(self, t: dt.datetime, *, after: dt.datetime) -> dt.datetime | None:
         # cronsim steps back one second first unless ``t`` has a fraction of one.
@@ -147,6 +152,14 @@ class EverySchedule:
 
     def next_after(self, t: dt.datetime) -> dt.datetime | None:
         return t.replace(microsecond=0).astimezone(dt.UTC) + dt.timedelta(seconds=self.seconds)
+
+    def times_after(self, t: dt.datetime) -> Iterator[dt.datetime]:
+        following = t
+        while True:
+            following = following.replace(microsecond=0).astimezone(dt.UTC) + dt.timedelta(
+                seconds=self.seconds
+            )
+            yield following
 
     def latest_at_or_before(self, t: dt.datetime, *, after: dt.datetime) -> dt.datetime | None:
         first = self.next_after(after)

@@ -83,12 +83,13 @@ def most_recent_schedule_time(
     deadline = cron_job.spec.starting_deadline_seconds
     if starting_deadline and deadline is not None:
         earliest = max(earliest, now - dt.timedelta(seconds=deadline))
-    first = schedule.next_after(earliest)
+    times = schedule.times_after(earliest)
+    first = next(times, None)
     if first is None or first > now:
         return RecentSchedule(earliest=earliest, most_recent=None, missed=Missed.NONE)
     latest, count = first, 1
     while count <= MAX_MISSED_SCHEDULES:
-        following = schedule.next_after(latest)
+        following = next(times, None)
         if following is None or following > now:
             break
         latest, count = following, count + 1
@@ -105,13 +106,14 @@ def next_schedule_time(
     """
     The first schedule time after ``now`` (the basis of ``nextScheduleTimeDuration``).
 
-    Kubernetes' variant searches from the most recent schedule time ignoring
-    the starting deadline, which lands on the same instant. ``None`` when the
+    As Kubernetes, the walk starts from the most recent schedule time since the
+    last run (or creation), ignoring the starting deadline; that time is found
+    backwards from ``now``, so no missed time is visited. ``None`` when the
     schedule gives no further time (in the next 50 years).
     """
-    recent = most_recent_schedule_time(cron_job, schedule, now=now, starting_deadline=False)
-    base = recent.most_recent or recent.earliest
-    following = schedule.next_after(base)
-    while following is not None and following <= now:  # ``earliest`` was in the future
+    earliest = cron_job.status.last_schedule_time or cron_job.metadata.creation_timestamp or now
+    latest = schedule.latest_at_or_before(now, after=earliest) if earliest < now else None
+    following = schedule.next_after(latest or earliest)
+    while following is not None and following <= now:
         following = schedule.next_after(following)
     return following
