@@ -93,6 +93,8 @@ def pod(
     deleting: float | None = None,
 ) -> Pod:
     """A pod of ``j`` in ``phase`` (terminated with ``exit_code`` at ``finished`` when given)."""
+    if not j.metadata.uid:
+        j = stored(j)
     base = pod_from_template(j, index)
     state = ContainerState(running=ContainerStateRunning(started_at=at(created)))
     if exit_code is not None:

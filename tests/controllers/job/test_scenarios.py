@@ -8,6 +8,7 @@ script annotations (``docs/container-scripts.md``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -139,9 +140,10 @@ def test_never_waits_out_the_pod_failure_backoff_between_pods() -> None:
         pods = sorted(pods_of(cluster), key=lambda p: p.metadata.creation_timestamp or 0)
         assert 4 == len(pods)
         gaps = []
-        for before, after in zip(pods, pods[1:], strict=False):
+        for before, after in itertools.pairwise(pods):
             finished = before.status.container_statuses[0].state.terminated
-            assert finished is not None and finished.finished_at is not None
+            assert finished is not None
+            assert finished.finished_at is not None
             assert after.metadata.creation_timestamp is not None
             gaps.append((after.metadata.creation_timestamp - finished.finished_at).total_seconds())
         for gap, wanted in zip(gaps, (10, 20, 40), strict=True):
@@ -210,7 +212,8 @@ def test_active_deadline_fails_the_job_and_stops_its_pods() -> None:
         j = get_job(cluster)
         assert "DeadlineExceeded" == reason_of(j, FAILED)
         target = find_job_condition(j.status.conditions, FAILURE_TARGET)
-        assert target is not None and target.last_transition_time is not None
+        assert target is not None
+        assert target.last_transition_time is not None
         assert j.status.start_time is not None
         elapsed = (target.last_transition_time - j.status.start_time).total_seconds()
         assert 5 <= elapsed < 5.1
@@ -247,7 +250,8 @@ def test_suspend_deletes_active_pods_and_resume_restarts_the_clock() -> None:
         await cluster.advance(1)
         j = get_job(cluster)
         assert "JobResumed" == reason_of(j, SUSPENDED)
-        assert j.status.start_time is not None and first_start is not None
+        assert j.status.start_time is not None
+        assert first_start is not None
         assert j.status.start_time > first_start
         await cluster.settle()
         j = get_job(cluster)
@@ -319,7 +323,8 @@ def test_ttl_after_finished_deletes_the_job_and_its_pods() -> None:
         await cluster.settle()
         j = get_job(cluster)
         done = find_job_condition(j.status.conditions, COMPLETE)
-        assert done is not None and done.last_transition_time is not None
+        assert done is not None
+        assert done.last_transition_time is not None
         finished = (done.last_transition_time - cluster.clock.now()).total_seconds()
         await cluster.advance(finished + 99.9)
         assert 1 == len(cluster.list("jobs"))
