@@ -231,7 +231,10 @@ def test_rolling_update_stays_within_surge_and_unavailable(
 
             async def follow() -> None:
                 async for event in cluster.api.watch(Pod, namespace="default", since=since):
-                    if event.type is not reconcile.EventType.BOOKMARK:
+                    if (
+                        isinstance(event.object, Pod)
+                        and event.type is not reconcile.EventType.BOOKMARK
+                    ):
                         bounds.apply(event.type, event.object)
 
             async with asyncio.TaskGroup() as tasks:
