@@ -26,6 +26,7 @@ from benchmarks import (
     bench_deployments,
     bench_fanout,
     bench_heartbeats,
+    bench_jobs,
     bench_memory,
     bench_pods,
     bench_reconcile,
@@ -44,6 +45,7 @@ NAMES = (
     "heartbeats-1k-nodes-1h",
     "deployments",
     "daemonset-1k-nodes",
+    "job-10k-completions",
 )
 
 
@@ -79,6 +81,21 @@ def _daemonsets(
             "DaemonSet after nodes join and leave",
             f"+{ds['churn']:,.0f} / -{ds['churn']:,.0f} nodes",
             f"{ds['churn_s']:.2f} s wall, {ds['churn_simulated_s']:.1f} simulated s",
+        )
+    )
+
+
+def _jobs(scale: float, records: list[dict[str, Any]], rows: list[tuple[str, str, str]]) -> None:
+    j = bench_jobs.run(scale)
+    records.append({"name": "job-10k-completions", **j})
+    rows.append(
+        (
+            "Job created to Complete (floor <= 20 s)",
+            f"{j['completions']:,.0f} completions, parallelism {j['parallelism']:,.0f}, "
+            f"{j['nodes']:,.0f} nodes",
+            f"{j['wall_s']:.2f} s wall, {j['simulated_s']:.0f} simulated s, "
+            f"{j['job_syncs']:,.0f} Job syncs, most pods active at once "
+            f"{j['max_active_pods']:,.0f}",
         )
     )
 
@@ -217,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
-    if "daemonset-1k-nodes" in wanted:
-        _daemonsets(args.scale, records, rows)
+    for name, bench in (("daemonset-1k-nodes", _daemonsets), ("job-10k-completions", _jobs)):
+        if name in wanted:
+            bench(args.scale, records, rows)
 
     width = max(len(name) for name, _, _ in rows)
     size_width = max(len(size) for _, size, _ in rows)
