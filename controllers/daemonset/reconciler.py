@@ -135,7 +135,10 @@ class DaemonSetReconciler:
         self._recorder = recorder
         self._burst = burst
         self._history = HistoryKeeper(client, revisions=revisions)
-        self._backoff: dict[ObjectKey, dict[str, FailureBackoff]] = {}
+        # Per DaemonSet: the observed generation the entries belong to, and the
+        # entries by node. Kubernetes keys its back-off by uid, observed
+        # generation and node, so a new template starts every node afresh.
+        self._backoff: dict[ObjectKey, tuple[int, dict[str, FailureBackoff]]] = {}
         # Our last status write and the version it replaced (see ReplicaSetReconciler).
         self._written: dict[ObjectKey, tuple[ResourceVersion, DaemonSet]] = {}
         self._synced_at: dict[ObjectKey, float] = {}
@@ -149,7 +152,7 @@ class DaemonSetReconciler:
 
     def backoff(self, key: ObjectKey) -> dict[str, FailureBackoff]:
         """The failed-pod back-off of each node for the DaemonSet ``key`` (a copy)."""
-        return dict(self._backoff.get(key, {}))
+        return dict(self._backoff.get(key, (0, {}))[1])
 
     async def reconcile(self, request: Request) -> Result:
         ds = self._daemonsets.get(request)
@@ -217,12 +220,14 @@ class DaemonSetReconciler:
             SyncNodesError: creating or deleting some pod failed.
         """
         now = self._clock.now()
-        backoff = self._backoff.get(key, {})
+        generation, backoff = self._backoff.get(key, (0, {}))
+        if generation != ds.status.observed_generation:
+            backoff = {}
         step = manage(
             ds, verdicts, groups, hash_=hash_, now=now, backoff=backoff, burst=self._burst
         )
         if step.backoff:
-            self._backoff[key] = {**backoff, **step.backoff}
+            self._backoff[key] = (ds.status.observed_generation, {**backoff, **step.backoff})
         await self._report_finished(ds, step)
         create, delete = step.create, step.delete
         if step.empty and is_rolling_update(ds):
