@@ -348,7 +348,7 @@ def plan(
         backoff: The failed-pod back-off of each node.
 
     Raises:
-        ValueError: an invalid rolling-update bound or history limit.
+        ValueError: an invalid rolling-update bound (the API server refuses those).
     """
     claimed = claim(ds, pods)
     mine = (*claimed.owned, *claimed.adopt)

@@ -181,15 +181,10 @@ def history_to_delete(
 
     ``len(old) - limit`` revisions go, taken from the lowest numbers, skipping
     (not replacing) any whose hash some pod of ``pods`` still carries.
-
-    Raises:
-        ValueError: ``spec.revisionHistoryLimit`` is negative.
     """
     limit = ds.spec.revision_history_limit
     if limit is None:
         limit = DEFAULT_REVISION_HISTORY_LIMIT
-    if limit < 0:
-        raise ValueError(f"spec.revisionHistoryLimit: must be >= 0, got {limit}")
     excess = len(old) - limit
     if excess <= 0:
         return ()
