@@ -24,7 +24,7 @@ def _revision(image: str, number: int) -> ControllerRevision:
 
 
 def test_new_revision_is_named_labelled_and_owned() -> None:
-    """``<name>-<hash>``, labelled with the template's labels and the hash, controlled by the set."""
+    """``<name>-<hash>``, labelled like the template plus the hash, controlled by the set."""
     ds = daemonset()
     revision = new_revision(ds, 4)
     hash_ = template_hash(ds)
