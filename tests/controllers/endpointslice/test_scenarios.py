@@ -37,7 +37,7 @@ def test_slices_are_updated_in_place_as_pods_come_and_go() -> None:
             await cluster.scale("deploy", "web", replicas)
             await cluster.settle()
             (s,) = slices(cluster)
-            seen.append((s.metadata.uid, len(s.endpoints or ())))
+            seen.append((str(s.metadata.uid), len(s.endpoints or ())))
         return seen
 
     seen = scenario(body)
