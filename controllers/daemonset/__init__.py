@@ -120,6 +120,7 @@ from reconcile import (
     Resource,
     Watch,
     enqueue_mapped,
+    enqueue_owner,
 )
 
 __all__ = [
@@ -189,7 +190,8 @@ def setup(
     ReplicaSet controller) and an :class:`ExpectationsObserver`. Pod changes
     enqueue the controlling DaemonSet, or, for an orphan, every DaemonSet of
     its namespace whose selector matches it; node changes that can move
-    daemon pods enqueue every DaemonSet. ``recorder`` (Kubernetes uses
+    daemon pods enqueue every DaemonSet; ControllerRevision changes enqueue
+    their DaemonSet. ``recorder`` (Kubernetes uses
     component ``daemonset-controller``) receives the events; ``workers`` is
     Kubernetes' ``--concurrent-daemonset-syncs`` (2).
     """
@@ -242,6 +244,8 @@ def setup(
                 mapper=enqueue_mapped(NodeMapper(daemonsets)),
                 predicates=(node_changed,),
             ),
+            # A revision deleted or edited by hand is put back by the next sync.
+            Watch(kind=ControllerRevision, mapper=enqueue_owner(DaemonSet)),
         ],
         workers=workers,
     )

@@ -324,3 +324,59 @@ def test_adopts_orphans_instead_of_creating_a_second_pod() -> None:
         assert ["node-1", "node-2", "node-3"] == placement(cluster)
 
     scenario(body)
+
+
+def test_deleted_revision_is_recreated() -> None:
+    """Deleting the current ControllerRevision by hand: the next sync puts it back."""
+
+    async def body(cluster: Cluster) -> None:
+        await cluster.apply(manifest())
+        await cluster.settle()
+        (revision,) = cluster.list("controllerrevisions")
+        await cluster.delete("controllerrevision", revision.metadata.name)
+        await cluster.settle()
+        (again,) = cluster.list("controllerrevisions")
+        assert revision.metadata.name == again.metadata.name
+        assert revision.metadata.uid != again.metadata.uid
+
+    scenario(body)
+
+
+def test_rollout_survives_a_controller_manager_restart() -> None:
+    """Restarting kube-controller-manager mid-rollout loses nothing: the rollout completes."""
+
+    async def body(cluster: Cluster) -> None:
+        await cluster.apply(manifest())
+        await cluster.settle()
+        await cluster.set_image("ds", "agent", {"agent": "agent:2"})
+        await cluster.advance(0.5)
+        await cluster.restart_controller("kube-controller-manager")
+        await cluster.settle()
+        images = sorted(
+            (p.spec.node_name, p.spec.containers[0].image) for p in daemon_pods(cluster)
+        )
+        assert [("node-1", "agent:2"), ("node-2", "agent:2"), ("node-3", "agent:2")] == images
+        assert 3 == agent(cluster).status.updated_number_scheduled
+
+    scenario(body)
+
+
+def test_events_name_created_and_deleted_pods() -> None:
+    """SuccessfulCreate and SuccessfulDelete events carry Kubernetes' messages."""
+
+    async def body(cluster: Cluster) -> None:
+        for name in ("node-1", "node-2", "node-3"):
+            await cluster.label_node(name, {"agent": "yes"})
+        await cluster.apply(manifest(pod_spec="      nodeSelector: {agent: 'yes'}\n"))
+        await cluster.settle()
+        created = cluster.events(agent(cluster), reason="SuccessfulCreate")
+        names = sorted(p.metadata.name for p in daemon_pods(cluster))
+        assert 3 == len(names)
+        assert [f"Created pod: {n}" for n in names] == sorted(e.message for e in created)
+        await cluster.label_node("node-1", {"agent": None})
+        await cluster.settle()
+        deleted = cluster.events(agent(cluster), reason="SuccessfulDelete")
+        gone = sorted(set(names) - {p.metadata.name for p in daemon_pods(cluster)})
+        assert [f"Deleted pod: {n}" for n in gone] == [e.message for e in deleted]
+
+    scenario(body)
