@@ -130,16 +130,20 @@ def pods_by_node(pods: Iterable[Pod]) -> dict[str, list[Pod]]:
     return groups
 
 
-def settled_pods(groups: Mapping[str, Sequence[Pod]]) -> dict[str, list[Pod]]:
+def settled_pods(groups: Mapping[str, Sequence[Pod]]) -> dict[str, Sequence[Pod]]:
     """
     ``groups`` without pods that are both finished and being deleted.
 
     Such pods wait only for their finalizers or the kubelet; the rolling
     update and the status ignore them, as Kubernetes' ``getNodesToDaemonPods``
-    does without ``includeDeletedTerminal``.
+    does without ``includeDeletedTerminal``. Groups with nothing to drop are
+    passed on as they are.
     """
-    kept: dict[str, list[Pod]] = {}
+    kept: dict[str, Sequence[Pod]] = {}
     for name, pods in groups.items():
+        if all(p.metadata.deletion_timestamp is None for p in pods):
+            kept[name] = pods
+            continue
         alive = [
             p
             for p in pods

@@ -185,15 +185,15 @@ class DaemonSetReconciler:
         error: SyncNodesError | None = None
         retry: float | None = None
         observe = self._expectations.satisfied(request)
+        settled = settled_pods(groups)
         if observe:
             try:
-                retry = await self._manage(ds, request, verdicts, groups, hash_)
+                retry = await self._manage(ds, request, verdicts, groups, settled, hash_=hash_)
             except SyncNodesError as exc:
                 error = exc
             for revision in history_to_delete(ds, old, mine):
                 await self._history.delete(revision)
         now = self._clock.now()
-        settled = settled_pods(groups)
         status = calculate_status(ds, settled, should_run, hash_=hash_, now=now, observe=observe)
         if status != ds.status:
             written = await self._client.update_status(attrs.evolve(ds, status=status))
@@ -209,6 +209,8 @@ class DaemonSetReconciler:
         key: ObjectKey,
         verdicts: Mapping[str, Eligibility],
         groups: Mapping[str, Sequence[Pod]],
+        settled: Mapping[str, Sequence[Pod]],
+        *,
         hash_: str,
     ) -> float | None:
         """
@@ -232,7 +234,7 @@ class DaemonSetReconciler:
         create, delete = step.create, step.delete
         if step.empty and is_rolling_update(ds):
             should_run = {name: v.should_run for name, v in verdicts.items()}
-            rollout = rolling_update(ds, settled_pods(groups), should_run, hash_=hash_, now=now)
+            rollout = rolling_update(ds, settled, should_run, hash_=hash_, now=now)
             create, delete = rollout.create[: self._burst], rollout.delete[: self._burst]
         await self._sync_nodes(ds, key, create, delete, hash_)
         return step.retry_after

@@ -19,7 +19,7 @@ import attrs
 from controllers.api.apps import DaemonSet, DaemonSetStatus
 from controllers.api.core import Pod
 from controllers.daemonset.revisions import HASH_LABEL
-from controllers.replicaset.pods import available_at, is_pod_available, is_pod_ready
+from controllers.replicaset.pods import ZERO_TIME, available_at, ready_time
 
 __all__ = ["by_age", "calculate_status", "next_available_in"]
 
@@ -68,6 +68,8 @@ def calculate_status(
     """
     desired = current = misscheduled = ready = available = updated = 0
     min_ready = ds.spec.min_ready_seconds
+    # Ready since at most this instant means available (inclusive, as upstream now is).
+    latest = now - dt.timedelta(seconds=min_ready)
     for name, runs in should_run.items():
         pods = pods_by_node.get(name)
         if not runs:
@@ -79,9 +81,10 @@ def calculate_status(
             continue
         current += 1
         first = pods[0] if len(pods) == 1 else min(pods, key=by_age)
-        if is_pod_ready(first):
+        since = ready_time(first)
+        if since is not None:
             ready += 1
-            if is_pod_available(first, min_ready, now):
+            if min_ready == 0 or (since != ZERO_TIME and since <= latest):
                 available += 1
         if first.metadata.labels.get(HASH_LABEL) == hash_:
             updated += 1
