@@ -83,6 +83,15 @@ def _daemonsets(
             f"{ds['churn_s']:.2f} s wall, {ds['churn_simulated_s']:.1f} simulated s",
         )
     )
+    rows.append(
+        (
+            "DaemonSet rolling update, maxUnavailable 10%",
+            f"{ds['final_nodes']:,.0f} nodes",
+            f"{ds['rollout_s']:.2f} s wall, {ds['rollout_simulated_s']:.1f} simulated s; "
+            f"at most {ds['rollout_max_unavailable']:,.0f} nodes unavailable "
+            f"(limit {ds['rollout_limit_unavailable']:,.0f})",
+        )
+    )
 
 
 def _jobs(scale: float, records: list[dict[str, Any]], rows: list[tuple[str, str, str]]) -> None:
