@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    bench_cronjobs,
     bench_daemonsets,
     bench_deployments,
     bench_fanout,
@@ -46,6 +47,7 @@ NAMES = (
     "deployments",
     "daemonset-1k-nodes",
     "job-10k-completions",
+    "cronjobs-day",
 )
 
 
@@ -105,6 +107,22 @@ def _jobs(scale: float, records: list[dict[str, Any]], rows: list[tuple[str, str
             f"{j['wall_s']:.2f} s wall, {j['simulated_s']:.0f} simulated s, "
             f"{j['job_syncs']:,.0f} Job syncs, most pods active at once "
             f"{j['max_active_pods']:,.0f}",
+        )
+    )
+
+
+def _cronjobs(
+    scale: float, records: list[dict[str, Any]], rows: list[tuple[str, str, str]]
+) -> None:
+    c = bench_cronjobs.run(scale)
+    records.append({"name": "cronjobs-day", **c})
+    rows.append(
+        (
+            "CronJobs every minute, Replace, virtual day",
+            f"{c['cron_jobs']:,.0f} CronJobs x {c['hours']:,.0f} h",
+            f"{c['runs']:,.0f} runs in {c['wall_s']:.2f} s wall = {c['speedup']:,.0f}x real "
+            f"time, {c['syncs']:,.0f} syncs; planner {c['plans_per_s']:,.0f} plans/s with "
+            f"{c['plan_jobs']:,.0f} finished Jobs",
         )
     )
 
@@ -243,7 +261,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
-    for name, bench in (("daemonset-1k-nodes", _daemonsets), ("job-10k-completions", _jobs)):
+    for name, bench in (
+        ("daemonset-1k-nodes", _daemonsets),
+        ("job-10k-completions", _jobs),
+        ("cronjobs-day", _cronjobs),
+    ):
         if name in wanted:
             bench(args.scale, records, rows)
 
