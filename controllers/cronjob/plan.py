@@ -29,10 +29,6 @@ One sync, in order:
 The :class:`Plan` holds the status as it is once the deletions are done;
 the created Job joins it with :func:`record_created`, once the API server
 has given it a uid.
-
-Difference from Kubernetes: a succeeded Job leaving ``status.active`` updates
-``lastSuccessfulTime`` in the same sync (Kubernetes does it one sync later),
-so that planning again on the result changes nothing.
 """
 
 from __future__ import annotations
