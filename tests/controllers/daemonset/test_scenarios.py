@@ -380,3 +380,23 @@ def test_events_name_created_and_deleted_pods() -> None:
         assert [f"Deleted pod: {n}" for n in gone] == [e.message for e in deleted]
 
     scenario(body)
+
+
+def test_not_ready_node_keeps_its_daemon_pod() -> None:
+    """A node whose kubelet went silent is tainted not-ready/unreachable; its daemon pod stays."""
+
+    async def body(cluster: Cluster) -> None:
+        await cluster.apply(manifest())
+        await cluster.settle()
+        cluster.stop_kubelet("node-2")
+        await cluster.advance(120)
+        await cluster.settle()
+        silent = cluster.get("node", "node-2")
+        keys = {t.key for t in silent.spec.taints if t.effect == "NoExecute"}
+        assert keys & {"node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"}
+        assert ["node-1", "node-2", "node-3"] == sorted(
+            p.spec.node_name for p in daemon_pods(cluster)
+        )
+        assert 3 == agent(cluster).status.desired_number_scheduled
+
+    scenario(body)
