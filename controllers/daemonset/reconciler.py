@@ -190,9 +190,10 @@ class DaemonSetReconciler:
             try:
                 retry = await self._manage(ds, request, verdicts, groups, settled, hash_=hash_)
             except SyncNodesError as exc:
-                error = exc
-            for revision in history_to_delete(ds, old, mine):
-                await self._history.delete(revision)
+                error = exc  # the history waits for a sync whose writes all succeed
+            else:
+                for revision in history_to_delete(ds, old, mine):
+                    await self._history.delete(revision)
         now = self._clock.now()
         status = calculate_status(ds, settled, should_run, hash_=hash_, now=now, observe=observe)
         if status != ds.status:
