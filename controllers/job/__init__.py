@@ -14,7 +14,8 @@ lost or counted twice (also across a restart), the interim
 ``Complete`` conditions, and Kubernetes' events.
 
 Decisions are pure: :mod:`~controllers.job.plan` (one sync),
-:mod:`~controllers.job.manage` (how many pods), :mod:`~controllers.job.backoff`,
+:mod:`~controllers.job.manage` (how many pods), :mod:`~controllers.job.tracking`
+(counting finished pods once), :mod:`~controllers.job.backoff`,
 :mod:`~controllers.job.failures`, :mod:`~controllers.job.indexes`,
 :mod:`~controllers.job.conditions` and :mod:`~controllers.job.pods`. The
 :mod:`~controllers.job.reconciler` reads the caches and writes;
@@ -84,15 +85,7 @@ from controllers.job.indexes import (
     parse_intervals,
 )
 from controllers.job.manage import BURST_PODS, Manage, manage, want_active
-from controllers.job.plan import (
-    MAX_UNCOUNTED_PODS,
-    JobEvent,
-    Plan,
-    count_uncounted,
-    past_active_deadline,
-    plan,
-    settle,
-)
+from controllers.job.plan import JobEvent, Plan, past_active_deadline, plan
 from controllers.job.pods import (
     JOB_NAME_LABEL,
     JOB_TRACKING_FINALIZER,
@@ -100,6 +93,13 @@ from controllers.job.pods import (
     pod_from_template,
 )
 from controllers.job.reconciler import SYNC_BATCH_PERIOD, JobReconciler, SyncJobError
+from controllers.job.tracking import (
+    MAX_UNCOUNTED_PODS,
+    count_uncounted,
+    is_terminating,
+    record_finished,
+    settle,
+)
 from controllers.job.watches import (
     INDEX_TRACKED,
     FinalizerRemovals,
@@ -159,6 +159,7 @@ __all__ = [
     "has_tracking_finalizer",
     "is_job_finished",
     "is_pod_failed",
+    "is_terminating",
     "job_of",
     "manage",
     "match_pod_failure_policy",
@@ -168,6 +169,7 @@ __all__ = [
     "plan",
     "pod_changed",
     "pod_from_template",
+    "record_finished",
     "remaining_backoff",
     "restarts",
     "set_job_condition",

@@ -8,12 +8,13 @@ One sync of a Job, decided purely: Kubernetes' ``syncJob`` without the I/O.
 
 1. delete or create pods (:func:`~controllers.job.manage.manage`, or every
    active pod when the Job fails);
-2. write :attr:`Plan.status`: finished pods whose tracking finalizer is still
-   on are recorded in ``status.uncountedTerminatedPods`` (succeeded indexes
-   of an Indexed Job go straight to ``completedIndexes``), together with the
+2. write :attr:`Plan.status`: finished pods whose tracking finalizer is
+   still on are recorded in ``status.uncountedTerminatedPods``
+   (:func:`~controllers.job.tracking.record_finished`; succeeded indexes of
+   an Indexed Job go straight to ``completedIndexes``), together with the
    interim ``FailureTarget`` / ``SuccessCriteriaMet`` condition;
 3. remove the tracking finalizer from :attr:`Plan.remove_finalizers`;
-4. :func:`settle`: move the uncounted pods whose finalizer is gone into
+4. :func:`~controllers.job.tracking.settle`: move the uncounted pods whose finalizer is gone into
    ``succeeded`` / ``failed`` and, once nothing is uncounted and no pod is
    terminating, add the final ``Complete`` / ``Failed`` condition.
 
@@ -55,22 +56,16 @@ from controllers.job.failures import (
 from controllers.job.indexes import completion_index, format_intervals, parse_intervals
 from controllers.job.manage import BURST_PODS, Manage, manage
 from controllers.job.pods import has_tracking_finalizer, is_indexed
+from controllers.job.tracking import (
+    count_uncounted,
+    is_terminating,
+    record_finished,
+    valid_index,
+)
 from controllers.replicaset import is_pod_active, is_pod_ready
 from reconcile import ConditionStatus, Uid
 
-__all__ = [
-    "MAX_UNCOUNTED_PODS",
-    "JobEvent",
-    "Plan",
-    "count_uncounted",
-    "is_terminating",
-    "past_active_deadline",
-    "plan",
-    "settle",
-]
-
-MAX_UNCOUNTED_PODS = 500
-"""Most finished pods recorded as uncounted in one sync (Kubernetes' ``MaxUncountedPods``)."""
+__all__ = ["JobEvent", "Plan", "past_active_deadline", "plan"]
 
 _EMPTY = UncountedTerminatedPods()
 
@@ -115,68 +110,6 @@ class Plan:
     events: tuple[JobEvent, ...] = ()
 
 
-def is_terminating(pod: Pod) -> bool:
-    """Being deleted but not yet finished: its containers may still run."""
-    return pod.metadata.deletion_timestamp is not None and pod.status.phase not in (
-        "Succeeded",
-        "Failed",
-    )
-
-
-def count_uncounted(status: JobStatus, tracked: Collection[Uid]) -> JobStatus:
-    """
-    ``status`` with the uncounted pods that are no longer ``tracked`` counted.
-
-    ``tracked`` holds the uids of pods that still carry the tracking
-    finalizer; an uncounted pod without it (or gone) moves from
-    ``uncountedTerminatedPods`` to ``succeeded`` or ``failed``. Kubernetes:
-    ``cleanUncountedPodsWithoutFinalizers``.
-    """
-    uncounted = status.uncounted_terminated_pods or _EMPTY
-    done_s = [u for u in uncounted.succeeded if u not in tracked]
-    done_f = [u for u in uncounted.failed if u not in tracked]
-    if not done_s and not done_f and status.uncounted_terminated_pods is not None:
-        return status
-    return attrs.evolve(
-        status,
-        succeeded=status.succeeded + len(done_s),
-        failed=status.failed + len(done_f),
-        uncounted_terminated_pods=UncountedTerminatedPods(
-            succeeded=tuple(u for u in uncounted.succeeded if u in tracked),
-            failed=tuple(u for u in uncounted.failed if u in tracked),
-        ),
-    )
-
-
-def settle(
-    status: JobStatus,
-    *,
-    tracked: Collection[Uid],
-    terminating: int,
-    finish: JobCondition | None,
-    now: dt.datetime,
-) -> JobStatus:
-    """
-    The status after the finalizers came off the pods no longer ``tracked``.
-
-    Counts them (:func:`count_uncounted`) and adds ``finish`` (setting
-    ``completionTime`` for ``Complete``) once nothing is uncounted and no pod
-    is ``terminating``.
-    """
-    status = count_uncounted(status, tracked)
-    uncounted = status.uncounted_terminated_pods or _EMPTY
-    if finish is None or uncounted.succeeded or uncounted.failed or terminating:
-        return status
-    if find_job_condition(status.conditions, finish.type) is not None:
-        return status
-    final = attrs.evolve(finish, last_probe_time=now, last_transition_time=now)
-    return attrs.evolve(
-        status,
-        conditions=(*status.conditions, final),
-        completion_time=now if finish.type == COMPLETE else status.completion_time,
-    )
-
-
 def past_active_deadline(job: Job, *, now: dt.datetime) -> bool:
     """
     Whether the Job ran ``activeDeadlineSeconds`` or longer since ``startTime``.
@@ -212,11 +145,6 @@ class _Tally:
     fail_message: str | None  # a FailJob rule matched
 
 
-def _valid_index(job: Job, pod: Pod) -> bool:
-    index = completion_index(pod)
-    return index is not None and index < (job.spec.completions or 0)
-
-
 def _tally(job: Job, status: JobStatus, pods: Sequence[Pod], candidates: tuple[Pod, ...]) -> _Tally:
     indexed = is_indexed(job)
     uncounted = status.uncounted_terminated_pods or _EMPTY
@@ -227,7 +155,7 @@ def _tally(job: Job, status: JobStatus, pods: Sequence[Pod], candidates: tuple[P
         if p.status.phase == "Succeeded"
         and p.metadata.uid not in unc_s
         and p.metadata.uid not in unc_f
-        and (not indexed or _valid_index(job, p))
+        and (not indexed or valid_index(job, p))
     )
     new_failed = tuple(
         p
@@ -235,7 +163,7 @@ def _tally(job: Job, status: JobStatus, pods: Sequence[Pod], candidates: tuple[P
         if p.status.phase != "Succeeded"
         and is_pod_failed(p, job)
         and p.metadata.uid not in unc_f
-        and (not indexed or _valid_index(job, p))
+        and (not indexed or valid_index(job, p))
     )
     prev: frozenset[int] = frozenset()
     indexes: frozenset[int] = frozenset()
@@ -301,63 +229,6 @@ def _judge(
     if deadline is not None and not job.spec.suspend and start is not None:
         return None, None, deadline - (now - start).total_seconds()
     return None, None, None
-
-
-def _record(
-    job: Job,
-    tally: _Tally,
-    uncounted: UncountedTerminatedPods,
-    *,
-    finishing: bool,
-) -> tuple[list[Pod], UncountedTerminatedPods, frozenset[int], bool]:
-    """
-    Finished pods (every pod when ``finishing``) recorded before their finalizer goes.
-
-    Returns the pods to release, the new uncounted uids, the new succeeded
-    indexes, and whether :data:`MAX_UNCOUNTED_PODS` cut the work short.
-    Kubernetes: the loop of ``trackJobStatusAndRemoveFinalizers``.
-    """
-    indexed = is_indexed(job)
-    policy = job.spec.pod_failure_policy
-    deleting = job.metadata.deletion_timestamp is not None
-    unc_s, unc_f = list(uncounted.succeeded), list(uncounted.failed)
-    seen_s, seen_f = set(unc_s), set(unc_f)
-    remove: list[Pod] = []
-    new_indexes: set[int] = set()
-    for pod in tally.candidates:
-        failed = is_pod_failed(pod, job)
-        phase = pod.status.phase
-        # With a pod failure policy, wait for the Failed phase: its exit codes decide.
-        releasable = phase == "Succeeded" or (failed and (policy is None or phase == "Failed"))
-        if not (finishing or deleting or releasable):
-            continue
-        remove.append(pod)
-        uid = pod.metadata.uid
-        if phase == "Succeeded" and uid not in seen_f:
-            index = completion_index(pod)
-            if not indexed:
-                if uid not in seen_s:
-                    seen_s.add(uid)
-                    unc_s.append(uid)
-            elif index is not None and _valid_index(job, pod) and index not in tally.prev_indexes:
-                new_indexes.add(index)
-        elif (
-            (failed or finishing)
-            and uid not in seen_f
-            and (not indexed or _valid_index(job, pod))
-            and match_pod_failure_policy(policy, pod).counts
-        ):
-            seen_f.add(uid)
-            unc_f.append(uid)
-        if len(new_indexes) + len(unc_s) + len(unc_f) >= MAX_UNCOUNTED_PODS:
-            return (
-                remove,
-                UncountedTerminatedPods(succeeded=tuple(unc_s), failed=tuple(unc_f)),
-                frozenset(new_indexes),
-                True,
-            )
-    new = UncountedTerminatedPods(succeeded=tuple(unc_s), failed=tuple(unc_f))
-    return remove, new, frozenset(new_indexes), False
 
 
 def plan(
@@ -446,8 +317,12 @@ def plan(
         final = (FAILED if type_ == FAILURE_TARGET else COMPLETE, reason, message)
 
     uncounted = status.uncounted_terminated_pods or _EMPTY
-    remove, uncounted, new_indexes, cut = _record(
-        job, tally, uncounted, finishing=final is not None
+    remove, uncounted, new_indexes, cut = record_finished(
+        job,
+        tally.candidates,
+        uncounted,
+        prev_indexes=tally.prev_indexes,
+        finishing=final is not None,
     )
     if cut:
         requeue.append(0.0)

@@ -40,8 +40,9 @@ from controllers.api.core import Pod
 from controllers.job.backoff import BackoffRecord
 from controllers.job.conditions import COMPLETE, find_job_condition
 from controllers.job.manage import BURST_PODS
-from controllers.job.plan import JobEvent, Plan, plan, settle
+from controllers.job.plan import JobEvent, Plan, plan
 from controllers.job.pods import JOB_TRACKING_FINALIZER, has_tracking_finalizer, pod_from_template
+from controllers.job.tracking import settle
 from controllers.job.watches import INDEX_TRACKED, FinalizerRemovals
 from controllers.replicaset import slow_start_batches
 from reconcile import (
