@@ -64,16 +64,20 @@ def count(cluster: Cluster, obj: CronJob, reason: str) -> int:
 
 
 class Watcher:
-    """Follows the Jobs of the cluster and remembers the most unfinished at once."""
+    """Follows the Jobs of the cluster: the most unfinished at once, and every Job seen."""
 
     def __init__(self) -> None:
         self.unfinished: dict[str, bool] = {}
         self.most = 0
+        self.seen: dict[str, str] = {}  # every Job's name and scheduled timestamp
 
     def see(self, event: reconcile.WatchEvent[Job]) -> None:
         job = event.object
         if job is None:
             return
+        self.seen[job.metadata.name] = job.metadata.annotations.get(
+            SCHEDULED_TIMESTAMP_ANNOTATION, ""
+        )
         if event.type is reconcile.EventType.DELETED or finished_condition(job) is not None:
             self.unfinished.pop(job.metadata.name, None)
         else:
