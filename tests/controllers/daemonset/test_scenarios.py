@@ -403,3 +403,30 @@ def test_not_ready_node_keeps_its_daemon_pod() -> None:
         assert (2, 1) == (status.desired_number_scheduled, status.number_misscheduled)
 
     scenario(body)
+
+
+def test_failed_creates_are_reported_and_retried() -> None:
+    """Refused creates give FailedCreate events and a retry; slow start limits the attempts."""
+    refusing = {"on": True}
+
+    def refuse(new: Pod, old: Pod | None, op: reconcile.Operation) -> list[reconcile.FieldError]:
+        if refusing["on"] and op is reconcile.Operation.CREATE and new.metadata.generate_name:
+            return [reconcile.FieldError(field="metadata.name", detail="quota exceeded")]
+        return []
+
+    async def body(cluster: Cluster) -> None:
+        cluster.api.admission.register(Pod, validator=refuse)
+        await cluster.apply(manifest())
+        await cluster.settle(within=1.0)
+        failed = cluster.events(agent(cluster), reason="FailedCreate")
+        assert failed
+        assert failed[0].message.startswith("Error creating: ")
+        assert "quota exceeded" in failed[0].message
+        status = agent(cluster).status
+        assert (3, 0) == (status.desired_number_scheduled, status.current_number_scheduled)
+        assert [] == daemon_pods(cluster)
+        refusing["on"] = False
+        await cluster.settle()
+        assert ["node-1", "node-2", "node-3"] == placement(cluster)
+
+    scenario(body)
