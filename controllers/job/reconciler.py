@@ -127,7 +127,12 @@ class JobReconciler:
         tracked = self._pods.by_index(INDEX_TRACKED, f"{request.namespace}/{request.name}")
         if job is None:
             self._forget(request)
-            await self._release(request, [p for p in tracked if has_tracking_finalizer(p)])
+            # Pods of a deleted Job are never counted; they must not be kept alive either.
+            orphans = [p for p in tracked if has_tracking_finalizer(p)]
+            unreleased = await self._release(request, orphans)
+            if unreleased:
+                error = next(iter(unreleased.values()))
+                raise SyncJobError(str(error)) from error
             return Result.done()
         started = self._clock.time()
         shape = (job.metadata.generation, job.metadata.deletion_timestamp is not None)
@@ -188,9 +193,10 @@ class JobReconciler:
             job = await self._write(key, job, attrs.evolve(job, status=status))
         self._backoff[key] = decided.backoff
         unreleased = await self._release(key, [*decided.remove_finalizers, *strays])
+        errors += unreleased.values()  # still tracked: counted by a retry
         final = settle(
             status,
-            tracked=unreleased | _kept(decided),
+            tracked=unreleased.keys() | _kept(decided),
             terminating=decided.terminating,
             finish=decided.finish,
             now=self._clock.now(),
@@ -278,10 +284,10 @@ class JobReconciler:
         )
         return None
 
-    async def _release(self, key: ObjectKey, pods: Sequence[Pod]) -> set[Uid]:
-        """Remove the tracking finalizer from ``pods``; the uids where that failed."""
+    async def _release(self, key: ObjectKey, pods: Sequence[Pod]) -> dict[Uid, Exception]:
+        """Remove the tracking finalizer from ``pods``; the uids where that failed, with why."""
         if not pods:
-            return set()
+            return {}
         self._removals.expect(key, [p.metadata.uid for p in pods])
         if len(pods) == 1:
             results = [await self._release_one(key, pods[0])]
@@ -289,7 +295,7 @@ class JobReconciler:
             async with asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(self._release_one(key, p)) for p in pods]
             results = [t.result() for t in tasks]
-        return {p.metadata.uid for p, e in zip(pods, results, strict=True) if e is not None}
+        return {p.metadata.uid: e for p, e in zip(pods, results, strict=True) if e is not None}
 
     async def _release_one(self, key: ObjectKey, pod: Pod) -> Exception | None:
         for attempt in range(2):
