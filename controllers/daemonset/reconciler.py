@@ -28,7 +28,8 @@ Events on the DaemonSet, with Kubernetes' reasons and messages:
 ERROR", ``SuccessfulDelete`` "Deleted pod: NAME", ``FailedDelete`` "Error
 deleting: ERROR", ``FailedDaemonPod`` "Found failed daemon pod NS/NAME on
 node NODE, will try to kill it", ``SucceededDaemonPod`` "Found succeeded
-daemon pod NS/NAME on node NODE, will try to delete it".
+daemon pod NS/NAME on node NODE, will try to delete it", ``SelectingAll``
+"This daemon set is selecting all pods. A non-empty selector is required.".
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ Seconds between two syncs of one DaemonSet; a sync asked for sooner is deferred.
 A sync judges every node, and a burst of pod events in one virtual instant
 (a thousand daemon pods turning ready) would otherwise cost a sync each.
 """
+
+
+_SELECTING_ALL = "This daemon set is selecting all pods. A non-empty selector is required."
 
 
 class SyncNodesError(Exception):
@@ -172,6 +176,9 @@ class DaemonSetReconciler:
             ds = last[1]
         if ds.spec.selector is None or ds.metadata.deletion_timestamp is not None:
             return Result.done()
+        if ds.spec.selector.is_empty:  # the API server refuses these; a bare MemoryCluster may not
+            await self._warn_selecting_all(ds)
+            return Result.done()
         claimed = claim(ds, self._candidates(ds))
         mine = [*claimed.owned]
         if claimed.adopt:
@@ -203,6 +210,10 @@ class DaemonSetReconciler:
             raise error
         delays = [d for d in (retry, next_available_in(ds, settled, now=now)) if d]
         return Result.after(min(delays) + _SLACK) if delays else Result.done()
+
+    async def _warn_selecting_all(self, ds: DaemonSet) -> None:
+        if self._recorder is not None:
+            await self._recorder.warning(ds, reason="SelectingAll", message=_SELECTING_ALL)
 
     async def _manage(
         self,
