@@ -49,7 +49,7 @@ from controllers.cronjob.jobs import (
     job_reference,
     start_time_order,
 )
-from controllers.cronjob.schedule import Schedule, ScheduleError, load_time_zone, parse_schedule
+from controllers.cronjob.schedule import ScheduleError, load_time_zone, parse_schedule
 from controllers.cronjob.times import (
     NEXT_SCHEDULE_DELTA,
     Missed,
@@ -223,9 +223,18 @@ def _run(
             )
         )
         return None
-    waiting = Plan(status=status, requeue_after=_requeue(cron_job, schedule, now))
     recent = most_recent_schedule_time(cron_job, schedule, now=now)
     scheduled = recent.most_recent
+    # The next time after the most recent one is the first after ``now``.
+    following = (
+        next_schedule_time(cron_job, schedule, now=now)
+        if scheduled is None
+        else schedule.next_after(scheduled)
+    )
+    requeue_after = (
+        None if following is None else (following - now).total_seconds() + NEXT_SCHEDULE_DELTA
+    )
+    waiting = Plan(status=status, requeue_after=requeue_after)
     if scheduled is None:
         return waiting
     if recent.missed is Missed.MANY:
@@ -266,21 +275,13 @@ def _run(
         active = {ref.uid for ref in status.active}
         replace = tuple(j for j in jobs if j.metadata.uid in active)
         status = attrs.evolve(status, active=())
-    after = attrs.evolve(cron_job, status=attrs.evolve(status, last_schedule_time=scheduled))
     return Plan(
         status=status,
         create=job_from_template(cron_job, scheduled, zone),
         scheduled_time=scheduled,
         replace=replace,
-        requeue_after=_requeue(after, schedule, now),
+        requeue_after=requeue_after,
     )
-
-
-def _requeue(cron_job: CronJob, schedule: Schedule, now: dt.datetime) -> float | None:
-    following = next_schedule_time(cron_job, schedule, now=now)
-    if following is None:
-        return None
-    return (following - now).total_seconds() + NEXT_SCHEDULE_DELTA
 
 
 def _cleanup(cron_job: CronJob, jobs: Iterable[Job]) -> tuple[Job, ...]:

@@ -27,6 +27,7 @@ Errors are :class:`ScheduleError`, naming ``spec.schedule`` or
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from collections.abc import Iterator
@@ -193,13 +194,15 @@ def load_time_zone(name: str | None) -> dt.tzinfo:
         raise ScheduleError("spec.timeZone", name, f"unknown time zone {name}") from None
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_schedule(schedule: str, time_zone: str | None = None) -> Schedule:
     """
     The schedule ``spec.schedule`` gives in ``spec.timeZone`` (``cron.ParseStandard``).
 
     A ``CRON_TZ=``/``TZ=`` prefix is honoured here, as the Kubernetes
     controller does for objects stored before validation refused it
-    (:func:`schedule_errors` refuses it).
+    (:func:`schedule_errors` refuses it). Results are cached: schedules are
+    immutable values and a CronJob's is parsed at every sync.
 
     Raises:
         ScheduleError: naming ``spec.schedule`` or ``spec.timeZone``.
