@@ -49,10 +49,12 @@ from controllers.endpoints.plan import (
     HEADLESS_LABEL,
     MANAGED_BY_LABEL,
     EndpointsPlan,
+    Memo,
     endpoints_for,
     endpoints_labels,
     is_managed,
     plan,
+    pod_row,
     selects,
     service_family,
 )
@@ -68,7 +70,7 @@ from controllers.endpoints.pods import (
     should_pod_be_in_endpoints,
 )
 from controllers.endpoints.reconciler import EndpointsReconciler
-from controllers.endpoints.repack import address_key, port_key, repack_subsets
+from controllers.endpoints.repack import Row, address_key, pack, port_key, repack_subsets
 from controllers.endpoints.truncate import MAX_CAPACITY, OVER_CAPACITY_ANNOTATION, truncate
 from controllers.endpoints.watches import (
     INDEX_SELECTOR,
@@ -99,6 +101,8 @@ __all__ = [
     "OVER_CAPACITY_ANNOTATION",
     "EndpointsPlan",
     "EndpointsReconciler",
+    "Memo",
+    "Row",
     "ServicesOfPod",
     "address_key",
     "endpoints_for",
@@ -109,9 +113,11 @@ __all__ = [
     "is_headless",
     "is_managed",
     "is_pod_ready",
+    "pack",
     "plan",
     "pod_endpoints_changed",
     "pod_ip",
+    "pod_row",
     "port_key",
     "repack_subsets",
     "selector_pair",

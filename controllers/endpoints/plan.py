@@ -24,7 +24,7 @@ it is never written or deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 
 import attrs
 
@@ -45,7 +45,7 @@ from controllers.endpoints.pods import (
     pod_ip,
     should_pod_be_in_endpoints,
 )
-from controllers.endpoints.repack import repack_subsets
+from controllers.endpoints.repack import Row, pack
 from controllers.endpoints.truncate import MAX_CAPACITY, OVER_CAPACITY_ANNOTATION, truncate
 from reconcile import FrozenDict, ObjectMeta, ObjectReference
 
@@ -54,10 +54,12 @@ __all__ = [
     "HEADLESS_LABEL",
     "MANAGED_BY_LABEL",
     "EndpointsPlan",
+    "Memo",
     "endpoints_for",
     "endpoints_labels",
     "is_managed",
     "plan",
+    "pod_row",
     "selects",
     "service_family",
 ]
@@ -105,51 +107,84 @@ def endpoints_labels(service: Service) -> FrozenDict[str, str]:
     return FrozenDict(labels)
 
 
-def endpoints_for(service: Service, pods: Iterable[Pod]) -> tuple[EndpointSubset, ...]:
+Memo = MutableMapping[str, tuple[Pod, Service, Row | None]]
+"""Per pod uid, the last :func:`pod_row` computed, with the pod and Service it came from."""
+
+
+def pod_row(service: Service, pod: Pod) -> Row | None:
+    """
+    What ``pod`` contributes to ``service``'s Endpoints: address, resolved ports, readiness.
+
+    ``None`` when it contributes nothing: not selected, terminal, no IP,
+    terminating (without ``publishNotReadyAddresses``), or none of the
+    Service's ports resolves.
+    """
+    selector = service.spec.selector
+    labels = pod.metadata.labels
+    if pod.metadata.namespace != service.metadata.namespace or not selector:
+        return None
+    if any(labels.get(k) != v for k, v in selector.items()):
+        return None
+    tolerate = service.spec.publish_not_ready_addresses
+    if not should_pod_be_in_endpoints(pod, include_terminating=tolerate):
+        return None
+    ip = pod_ip(pod, service_family(service))
+    if not ip:
+        return None
+    address = _address(pod, service, ip)
+    ready = tolerate or is_pod_ready(pod)
+    if not service.spec.ports:
+        return (address, (), ready) if is_headless(service) else None
+    ports = []
+    for service_port in service.spec.ports:
+        number = find_port(pod, service_port)
+        if number is not None:
+            ports.append(
+                EndpointPort(
+                    name=service_port.name,
+                    port=number,
+                    protocol=service_port.protocol or "TCP",
+                    app_protocol=service_port.app_protocol,
+                )
+            )
+    return (address, tuple(ports), ready) if ports else None
+
+
+def endpoints_for(
+    service: Service, pods: Iterable[Pod], *, memo: Memo | None = None
+) -> tuple[EndpointSubset, ...]:
     """
     The repacked subsets of ``service`` over ``pods`` (pods it does not select are ignored).
 
     See the module docstring; the order of ``pods`` does not matter.
+    ``memo`` (kept by the caller between calls) saves recomputing the row
+    of a pod whose object and Service are the very same as last time;
+    the result is the same with or without it.
     """
-    selector = service.spec.selector
-    namespace = service.metadata.namespace
-    tolerate = service.spec.publish_not_ready_addresses
-    family = service_family(service)
-    ports = service.spec.ports
-    headless = is_headless(service)
-    subsets: list[EndpointSubset] = []
+    rows: list[Row] = []
     for pod in pods:
-        labels = pod.metadata.labels
-        if pod.metadata.namespace != namespace or not selector:
-            continue
-        if any(labels.get(k) != v for k, v in selector.items()):
-            continue
-        if not should_pod_be_in_endpoints(pod, include_terminating=tolerate):
-            continue
-        ip = pod_ip(pod, family)
-        if not ip:
-            continue
-        address = _address(pod, service, ip)
-        ready = tolerate or is_pod_ready(pod)
-        if not ports:
-            if headless:
-                subsets.append(_subset(address, (), ready=ready))
-            continue
-        for service_port in ports:
-            number = find_port(pod, service_port)
-            if number is None:
-                continue
-            port = EndpointPort(
-                name=service_port.name,
-                port=number,
-                protocol=service_port.protocol or "TCP",
-                app_protocol=service_port.app_protocol,
-            )
-            subsets.append(_subset(address, (port,), ready=ready))
-    return repack_subsets(subsets)
+        if memo is None:
+            row = pod_row(service, pod)
+        else:
+            uid = pod.metadata.uid
+            hit = memo.get(uid)
+            if hit is not None and hit[0] is pod and hit[1] is service:
+                row = hit[2]
+            else:
+                row = pod_row(service, pod)
+                memo[uid] = (pod, service, row)
+        if row is not None:
+            rows.append(row)
+    return pack(rows)
 
 
-def plan(service: Service | None, existing: Endpoints | None, pods: Iterable[Pod]) -> EndpointsPlan:
+def plan(
+    service: Service | None,
+    existing: Endpoints | None,
+    pods: Iterable[Pod],
+    *,
+    memo: Memo | None = None,
+) -> EndpointsPlan:
     """
     What to write so that ``existing`` (the stored Endpoints, if any) serves ``service``.
 
@@ -162,7 +197,7 @@ def plan(service: Service | None, existing: Endpoints | None, pods: Iterable[Pod
         if existing is not None and is_managed(existing):
             return EndpointsPlan(delete=existing)
         return EndpointsPlan()
-    subsets, truncated = truncate(endpoints_for(service, pods), MAX_CAPACITY)
+    subsets, truncated = truncate(endpoints_for(service, pods, memo=memo), MAX_CAPACITY)
     labels = endpoints_labels(service)
     if existing is None:
         annotations = {OVER_CAPACITY_ANNOTATION: "truncated"} if truncated else {}
@@ -198,11 +233,3 @@ def _address(pod: Pod, service: Service, ip: str) -> EndpointAddress:
             kind="Pod", namespace=meta.namespace, name=meta.name, uid=meta.uid
         ),
     )
-
-
-def _subset(
-    address: EndpointAddress, ports: tuple[EndpointPort, ...], *, ready: bool
-) -> EndpointSubset:
-    if ready:
-        return EndpointSubset(addresses=(address,), ports=ports)
-    return EndpointSubset(not_ready_addresses=(address,), ports=ports)

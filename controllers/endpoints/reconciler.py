@@ -22,7 +22,7 @@ Events on the Service, as Kubernetes records them: Warning
 from __future__ import annotations
 
 from controllers.api.core import Endpoints, Pod, Service
-from controllers.endpoints.plan import plan, selects
+from controllers.endpoints.plan import Memo, plan, selects
 from reconcile import (
     AlreadyExistsError,
     ApiError,
@@ -72,6 +72,7 @@ class EndpointsReconciler:
         # version "" for a create.
         self._written: dict[ObjectKey, tuple[ResourceVersion, Endpoints | None]] = {}
         self._writes = 0
+        self._memos: dict[ObjectKey, Memo] = {}
 
     @property
     def writes(self) -> int:
@@ -91,10 +92,17 @@ class EndpointsReconciler:
         service = self._services.get(request)
         existing = self._current(request)
         pods: list[Pod] = []
+        memo = self._memos.setdefault(request, {})
         if service is not None and selects(service):
             selector = LabelSelector(match_labels=service.spec.selector)
             pods = self._pods.list(namespace=request.namespace, labels=selector)
-        change = plan(service, existing, pods)
+        else:
+            del self._memos[request]
+        change = plan(service, existing, pods, memo=memo)
+        if len(memo) > 2 * len(pods) + 16:  # forget pods that are gone
+            live = {p.metadata.uid for p in pods}
+            for uid in [uid for uid in memo if uid not in live]:
+                del memo[uid]
         if change.empty:
             return Result.done()
         self._writes += 1

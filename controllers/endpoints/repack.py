@@ -20,9 +20,12 @@ from collections.abc import Iterable
 
 from controllers.api.core import EndpointAddress, EndpointPort, EndpointSubset
 
-__all__ = ["address_key", "port_key", "repack_subsets"]
+__all__ = ["Row", "address_key", "pack", "port_key", "repack_subsets"]
 
 _AddressKey = tuple[str, str]
+
+Row = tuple[EndpointAddress, tuple[EndpointPort, ...], bool]
+"""One address with its ports (none: a portless headless Service) and its readiness."""
 
 
 def address_key(address: EndpointAddress) -> _AddressKey:
@@ -62,6 +65,48 @@ def repack_subsets(subsets: Iterable[EndpointSubset]) -> tuple[EndpointSubset, .
                 key = address_key(address)
                 addresses.setdefault(key, address)
                 readiness[key] = False  # not-ready wins
+    return _group(addresses, by_port)
+
+
+def pack(rows: Iterable[Row]) -> tuple[EndpointSubset, ...]:
+    """
+    The subsets of ``rows``: what :func:`repack_subsets` gives for one subset per row.
+
+    The fast path of the Endpoints controller: no intermediate subsets, and
+    rows are first grouped by the identity of their ports tuple (rows
+    computed once and reused share it), so that the ports, which hash
+    slowly, are hashed once per group rather than once per row.
+    """
+    addresses: dict[_AddressKey, EndpointAddress] = {}
+    same_ports: dict[int, tuple[tuple[EndpointPort, ...], list[tuple[_AddressKey, bool]]]] = {}
+    for address, ports, ready in rows:
+        ref = address.target_ref
+        key = (address.ip, "" if ref is None else str(ref.uid))
+        if key not in addresses:
+            addresses[key] = address
+        group = same_ports.get(id(ports))
+        if group is None:
+            group = same_ports[id(ports)] = (ports, [])
+        group[1].append((key, ready))
+    by_port: dict[EndpointPort | None, dict[_AddressKey, bool]] = {}
+    for ports, members in same_ports.values():
+        for port in ports or (None,):
+            readiness = by_port.get(port)
+            if readiness is None:
+                readiness = by_port[port] = {}
+            for key, ready in members:
+                if not ready:
+                    readiness[key] = False  # not-ready wins
+                elif key not in readiness:
+                    readiness[key] = True
+    return _group(addresses, by_port)
+
+
+def _group(
+    addresses: dict[_AddressKey, EndpointAddress],
+    by_port: dict[EndpointPort | None, dict[_AddressKey, bool]],
+) -> tuple[EndpointSubset, ...]:
+    """Ports that share the same addresses (and readiness) make one subset; sorted."""
     groups: dict[frozenset[tuple[_AddressKey, bool]], list[EndpointPort]] = {}
     for port, readiness in by_port.items():
         ports = groups.setdefault(frozenset(readiness.items()), [])

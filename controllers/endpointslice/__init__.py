@@ -45,10 +45,12 @@ from controllers.endpoints import (
 )
 from controllers.endpointslice.desired import (
     ZONE_LABEL,
+    Memo,
     PortSet,
     desired_endpoints,
     endpoint_key,
     pod_endpoint,
+    pod_entry,
     ports_of,
 )
 from controllers.endpointslice.plan import (
@@ -79,12 +81,14 @@ __all__ = [
     "SERVICE_NAME_LABEL",
     "ZONE_LABEL",
     "EndpointSliceReconciler",
+    "Memo",
     "PortSet",
     "SlicePlan",
     "desired_endpoints",
     "endpoint_key",
     "plan",
     "pod_endpoint",
+    "pod_entry",
     "ports_of",
     "setup",
     "slice_labels",

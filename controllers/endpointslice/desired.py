@@ -21,7 +21,8 @@ are grouped by port set, since every endpoint of a slice shares its ports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
+from operator import itemgetter
 
 from controllers.api.core import Pod, Service
 from controllers.api.discovery import Endpoint, EndpointConditions, EndpointSlicePort
@@ -35,9 +36,20 @@ from controllers.endpoints import (
 )
 from reconcile import ObjectReference
 
-__all__ = ["ZONE_LABEL", "PortSet", "desired_endpoints", "endpoint_key", "pod_endpoint", "ports_of"]
+__all__ = [
+    "ZONE_LABEL",
+    "Memo",
+    "PortSet",
+    "desired_endpoints",
+    "endpoint_key",
+    "pod_endpoint",
+    "pod_entry",
+    "ports_of",
+]
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
+
+_ADDRESS_UID = itemgetter(0, 1)
 
 PortSet = tuple[EndpointSlicePort, ...]
 """The ports of a slice, sorted by name, port, protocol (what groups endpoints)."""
@@ -88,44 +100,69 @@ def pod_endpoint(pod: Pod, service: Service, ip: str, *, zone: str | None) -> En
     )
 
 
+Memo = MutableMapping[str, tuple[Pod, Service, str | None, "tuple[PortSet, Endpoint] | None"]]
+"""Per pod uid, the last endpoint computed, with the pod, Service and zone it came from."""
+
+
+def pod_entry(service: Service, pod: Pod, zone: str | None) -> tuple[PortSet, Endpoint] | None:
+    """``pod``'s port set and endpoint for ``service``, or ``None`` if it has none."""
+    selector = service.spec.selector
+    labels = pod.metadata.labels
+    if pod.metadata.namespace != service.metadata.namespace or not selector:
+        return None
+    if any(labels.get(k) != v for k, v in selector.items()):
+        return None
+    if not should_pod_be_in_endpoints(pod, include_terminating=True):
+        return None
+    ip = pod_ip(pod, service_family(service))
+    if not ip:
+        return None
+    return ports_of(service, pod), pod_endpoint(pod, service, ip, zone=zone)
+
+
 def desired_endpoints(
-    service: Service, pods: Iterable[Pod], *, zones: Mapping[str, str] | None = None
+    service: Service,
+    pods: Iterable[Pod],
+    *,
+    zones: Mapping[str, str] | None = None,
+    memo: Memo | None = None,
 ) -> dict[PortSet, dict[str, Endpoint]]:
     """
     The endpoints of ``service`` over ``pods``, grouped by port set, keyed by :func:`endpoint_key`.
 
     Pods the Service does not select (other namespace, labels) are ignored;
     ``zones`` maps node names to zones. Each port set's endpoints are in
-    address order, whatever the order of ``pods``.
+    address order, whatever the order of ``pods``. ``memo`` (kept by the
+    caller) reuses the endpoint of a pod whose object, Service and zone are
+    the very same as last time; the result is equal with or without it.
     """
-    selector = service.spec.selector
-    namespace = service.metadata.namespace
-    family = service_family(service)
     zones = zones or {}
-    groups: dict[PortSet, list[Endpoint]] = {}
+    # Per port set: (address, uid, endpoint), sorted natively (no key function per endpoint).
+    groups: dict[PortSet, list[tuple[str, str, Endpoint]]] = {}
     for pod in pods:
-        labels = pod.metadata.labels
-        if pod.metadata.namespace != namespace or not selector:
-            continue
-        if any(labels.get(k) != v for k, v in selector.items()):
-            continue
-        if not should_pod_be_in_endpoints(pod, include_terminating=True):
-            continue
-        ip = pod_ip(pod, family)
-        if not ip:
-            continue
-        zone = zones.get(pod.spec.node_name) if pod.spec.node_name else None
-        groups.setdefault(ports_of(service, pod), []).append(
-            pod_endpoint(pod, service, ip, zone=zone)
-        )
+        node = pod.spec.node_name
+        zone = zones.get(node) if node else None
+        if memo is None:
+            entry = pod_entry(service, pod, zone)
+        else:
+            uid = pod.metadata.uid
+            hit = memo.get(uid)
+            if hit is not None and hit[0] is pod and hit[1] is service and hit[2] == zone:
+                entry = hit[3]
+            else:
+                entry = pod_entry(service, pod, zone)
+                memo[uid] = (pod, service, zone, entry)
+        if entry is not None:
+            ports, endpoint = entry
+            group = groups.get(ports)
+            if group is None:
+                group = groups[ports] = []
+            ip = endpoint.addresses[0]
+            group.append((ip, str(pod.metadata.uid) or ip, endpoint))
     return {
-        ports: {endpoint_key(e): e for e in sorted(endpoints, key=_order)}
+        ports: {uid: e for _, uid, e in sorted(endpoints, key=_ADDRESS_UID)}
         for ports, endpoints in sorted(groups.items(), key=lambda item: _ports_order(item[0]))
     }
-
-
-def _order(endpoint: Endpoint) -> tuple[str, str]:
-    return (endpoint.addresses[0], endpoint_key(endpoint))
 
 
 def _ports_order(ports: PortSet) -> tuple[tuple[str, int, str], ...]:

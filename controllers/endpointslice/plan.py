@@ -34,7 +34,7 @@ import attrs
 from controllers.api.core import Pod, Service
 from controllers.api.discovery import Endpoint, EndpointSlice
 from controllers.endpoints import HEADLESS_LABEL, is_headless, selects, service_family
-from controllers.endpointslice.desired import PortSet, desired_endpoints, endpoint_key
+from controllers.endpointslice.desired import Memo, PortSet, desired_endpoints, endpoint_key
 from reconcile import FrozenDict, ObjectMeta, OwnerReference, owner_reference_to
 
 __all__ = [
@@ -94,6 +94,7 @@ def plan(
     *,
     zones: Mapping[str, str] | None = None,
     max_per_slice: int = MAX_ENDPOINTS_PER_SLICE,
+    memo: Memo | None = None,
 ) -> SlicePlan:
     """
     The writes that make ``slices`` (this controller's slices of ``service``) serve ``pods``.
@@ -103,7 +104,8 @@ def plan(
     port set and address type; planning again over the result gives an
     empty plan; an endpoint that stays wanted is never moved to another
     slice. A Service that selects nothing (no selector, ExternalName)
-    gets its slices deleted.
+    gets its slices deleted. ``memo`` is passed to
+    :func:`~controllers.endpointslice.desired.desired_endpoints`.
     """
     if max_per_slice < 1:
         raise ValueError(f"max_per_slice: must be >= 1, got {max_per_slice}")
@@ -111,7 +113,7 @@ def plan(
     if not selects(service):
         return SlicePlan(delete=tuple(ordered))
     family = service_family(service)
-    wanted = desired_endpoints(service, pods, zones=zones)
+    wanted = desired_endpoints(service, pods, zones=zones, memo=memo)
     labels = slice_labels(service)
     owner = owner_reference_to(service)
     updates: list[EndpointSlice] = []
@@ -175,14 +177,15 @@ def _keep(s: EndpointSlice, wanted: Mapping[str, Endpoint], placed: set[str]) ->
     changed = False
     seen: set[str] = set()
     for endpoint in s.endpoints or ():
-        key = endpoint_key(endpoint)
+        ref = endpoint.target_ref
+        key = str(ref.uid) if ref is not None and ref.uid else endpoint_key(endpoint)
         new = wanted.get(key)
         if new is None or key in placed or key in seen:
             changed = True
             continue
         seen.add(key)
         kept.append(new)
-        changed = changed or new != endpoint
+        changed = changed or (new is not endpoint and new != endpoint)
     placed.update(seen)
     return _Slot(slice=s, endpoints=kept, changed=changed)
 

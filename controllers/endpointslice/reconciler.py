@@ -28,7 +28,7 @@ import contextlib
 from controllers.api.core import Node, Pod, Service
 from controllers.api.discovery import EndpointSlice
 from controllers.endpoints import selects
-from controllers.endpointslice.desired import ZONE_LABEL
+from controllers.endpointslice.desired import ZONE_LABEL, Memo
 from controllers.endpointslice.plan import (
     CONTROLLER_NAME,
     MANAGED_BY_LABEL,
@@ -87,6 +87,7 @@ class EndpointSliceReconciler:
         # service -> slice name -> (version replaced or _CREATED, slice written or None if deleted)
         self._written: dict[ObjectKey, dict[str, tuple[ResourceVersion, EndpointSlice | None]]] = {}
         self._writes = 0
+        self._memos: dict[ObjectKey, Memo] = {}
 
     @property
     def writes(self) -> int:
@@ -110,13 +111,21 @@ class EndpointSliceReconciler:
         service = self._services.get(request)
         if service is None:
             self._written.pop(request, None)
+            self._memos.pop(request, None)
             return Result.done()  # the garbage collector removes the slices
         slices = self._current(request)
         pods: list[Pod] = []
         if selects(service):
             selector = LabelSelector(match_labels=service.spec.selector)
             pods = self._pods.list(namespace=request.namespace, labels=selector)
-        change = plan(service, slices, pods, zones=self._zones(pods), max_per_slice=self._max)
+        memo = self._memos.setdefault(request, {})
+        change = plan(
+            service, slices, pods, zones=self._zones(pods), max_per_slice=self._max, memo=memo
+        )
+        if len(memo) > 2 * len(pods) + 16:  # forget pods that are gone
+            live = {p.metadata.uid for p in pods}
+            for uid in [uid for uid in memo if uid not in live]:
+                del memo[uid]
         if change.empty:
             return Result.done()
         mine = self._written.setdefault(request, {})

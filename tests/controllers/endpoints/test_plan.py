@@ -20,6 +20,7 @@ from controllers.endpoints import (
     HEADLESS_LABEL,
     MANAGED_BY_LABEL,
     OVER_CAPACITY_ANNOTATION,
+    Memo,
     endpoints_for,
     find_port,
     plan,
@@ -266,3 +267,13 @@ def test_update_keeps_foreign_annotations() -> None:
         dict(update.metadata.annotations),
         update.metadata.resource_version,
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(services(), pods(), pods())
+def test_memo_gives_the_same_subsets(svc: Service, first: list[Pod], second: list[Pod]) -> None:
+    """A memo kept across calls (pods changing in between) never changes the result."""
+    memo: Memo = {}
+    assert endpoints_for(svc, first) == endpoints_for(svc, first, memo=memo)
+    assert endpoints_for(svc, first) == endpoints_for(svc, first, memo=memo)
+    assert endpoints_for(svc, second) == endpoints_for(svc, second, memo=memo)

@@ -14,6 +14,7 @@ from controllers.endpointslice import (
     CONTROLLER_NAME,
     MANAGED_BY_LABEL,
     SERVICE_NAME_LABEL,
+    Memo,
     SlicePlan,
     desired_endpoints,
     endpoint_key,
@@ -215,3 +216,15 @@ def test_stale_labels_are_rewritten() -> None:
     change = plan(service(), drifted, many_pods(2))
     assert [s.metadata.name for s in slices] == [s.metadata.name for s in change.update]
     assert isinstance(change.update[0].metadata, ObjectMeta)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), services(), pods(max_size=20))
+def test_memo_gives_the_same_plan(data: st.DataObject, svc: Service, candidates: list[Pod]) -> None:
+    """A memo kept across syncs (pods changing in between) never changes the plan."""
+    memo: Memo = {}
+    first = plan(svc, [], candidates, memo=memo)
+    assert plan(svc, [], candidates) == first
+    slices = apply([], first)
+    later = data.draw(flapped(candidates))
+    assert plan(svc, slices, later) == plan(svc, slices, later, memo=memo)
