@@ -235,3 +235,30 @@ def test_rollout_converges_within_bounds(
     assert sorted(names) == sorted(p.spec.node_name for p in model.pods)
     assert all(p.metadata.labels["controller-revision-hash"] == new for p in model.pods)
     assert all(is_pod_available(p, 0, now) for p in model.pods)
+
+
+def test_surge_replaces_unavailable_old_pods_at_once_and_sunsets_others_when_spare() -> None:
+    """Surge: unavailable old pods are replaced at once; unwanted available ones go while spare."""
+    ds = daemonset(max_surge=1, max_unavailable=0)
+    new = template_hash(ds)
+    groups = {
+        "broken-1": [pod(ds, "broken-1", hash_=OLD, ready_since=None)],
+        "broken-2": [pod(ds, "broken-2", hash_=OLD, ready_since=None)],
+        "fine": [pod(ds, "fine", hash_=OLD)],
+        "leaving": [pod(ds, "leaving", hash_=OLD)],
+        "done": [pod(ds, "done", hash_=new)],
+    }
+    should_run = {"broken-1": True, "broken-2": True, "fine": True, "leaving": False, "done": True}
+    step = rolling_update(ds, groups, should_run, hash_=new, now=T0)
+    assert ("broken-1", "broken-2", "fine") == step.create
+    assert () == step.delete  # available: fine, leaving, done = 3 < desired 4
+    should_run["broken-2"] = False  # now 3 available against 3 desired: still no spare
+    step = rolling_update(ds, groups, should_run, hash_=new, now=T0)
+    assert (groups["broken-2"][0],) == step.delete  # unavailable and unwanted: deleted
+    should_run["broken-1"] = False  # 3 available against 2 desired: one spare
+    step = rolling_update(ds, groups, should_run, hash_=new, now=T0)
+    assert {
+        groups["broken-1"][0].metadata.uid,
+        groups["broken-2"][0].metadata.uid,
+        groups["leaving"][0].metadata.uid,
+    } == {p.metadata.uid for p in step.delete}
