@@ -45,7 +45,14 @@ from controllers.api.apps import (
     DeploymentStrategyType,
     ReplicaSet,
 )
-from controllers.api.batch import CronJob, Job, JobSpec
+from controllers.api.batch import (
+    CompletionMode,
+    CronJob,
+    Job,
+    JobSpec,
+    PodFailurePolicy,
+    PodFailurePolicyOnExitCodesOperator,
+)
 from controllers.api.defaults import default_job
 from controllers.api.pod import PodTemplateSpec
 from reconcile import FieldError, LabelSelector, Operation
@@ -237,6 +244,48 @@ def _job_spec(errors: Errors, spec: JobSpec, path: str) -> None:
     labels = spec.template.metadata.labels
     _selector(errors, spec.selector, labels, kind="job", required=False, path=path)
     _template(errors, spec.template, f"{path}.template", ("OnFailure", "Never"))
+    if spec.completion_mode is CompletionMode.INDEXED and spec.completions is None:
+        errors.append(
+            FieldError(
+                field=f"{path}.completions", type=REQUIRED, detail="when completion mode is Indexed"
+            )
+        )
+    if spec.pod_failure_policy is not None:
+        restart = spec.template.spec.restart_policy
+        _pod_failure_policy(errors, spec.pod_failure_policy, restart, path)
+
+
+def _pod_failure_policy(errors: Errors, policy: PodFailurePolicy, restart: str, path: str) -> None:
+    """Kubernetes' rules: ``Never`` pods, one requirement per rule, no exit code 0 with ``In``."""
+    if restart != "Never":
+        errors.append(
+            FieldError(
+                field=f"{path}.template.spec.restartPolicy",
+                value=restart,
+                detail='only "Never" is supported when podFailurePolicy is specified',
+            )
+        )
+    for i, rule in enumerate(policy.rules):
+        where = f"{path}.podFailurePolicy.rules[{i}]"
+        if (rule.on_exit_codes is None) == (not rule.on_pod_conditions):
+            errors.append(
+                FieldError(
+                    field=where,
+                    value="<rule>",
+                    detail="specifying one of OnExitCodes and OnPodConditions is required",
+                )
+            )
+        codes = rule.on_exit_codes
+        if codes is not None and codes.operator is PodFailurePolicyOnExitCodesOperator.IN:
+            for j, code in enumerate(codes.values):
+                if code == 0:
+                    errors.append(
+                        FieldError(
+                            field=f"{where}.onExitCodes.values[{j}]",
+                            value=0,
+                            detail="must not be 0 for the In operator",
+                        )
+                    )
 
 
 def validate_job(new: Job, old: Job | None, op: Operation) -> Errors:
