@@ -33,7 +33,7 @@ Differences from Kubernetes, each deliberate:
 * Orphaned ControllerRevisions are not adopted, and duplicates of the
   current revision are deleted without relabelling pods.
 * Node events that change neither labels nor taints (heartbeats) enqueue
-  nothing; the others enqueue every DaemonSet, whose sync judges every node.
+  nothing, before any DaemonSet is judged.
 
 Expected flow::
 
@@ -105,7 +105,7 @@ from controllers.daemonset.rolling import (
 from controllers.daemonset.status import by_age, calculate_status, next_available_in
 from controllers.daemonset.watches import (
     ExpectationsObserver,
-    NodeMapper,
+    NodeHandler,
     daemonset_of,
     node_changed,
     pod_changed,
@@ -140,7 +140,7 @@ __all__ = [
     "FailureBackoff",
     "History",
     "Manage",
-    "NodeMapper",
+    "NodeHandler",
     "Plan",
     "Rollout",
     "SyncNodesError",
@@ -189,9 +189,9 @@ def setup(
     The Pod cache gets the ``replicaset.orphans`` index (shared with the
     ReplicaSet controller) and an :class:`ExpectationsObserver`. Pod changes
     enqueue the controlling DaemonSet, or, for an orphan, every DaemonSet of
-    its namespace whose selector matches it; node changes that can move
-    daemon pods enqueue every DaemonSet; ControllerRevision changes enqueue
-    their DaemonSet. ``recorder`` (Kubernetes uses
+    its namespace whose selector matches it; node events enqueue the
+    DaemonSets whose verdict on the node they change (:class:`NodeHandler`);
+    ControllerRevision changes enqueue their DaemonSet. ``recorder`` (Kubernetes uses
     component ``daemonset-controller``) receives the events; ``workers`` is
     Kubernetes' ``--concurrent-daemonset-syncs`` (2).
     """
@@ -239,14 +239,11 @@ def setup(
         predicates=(not_own_status_write,),
         watches=[
             Watch(kind=Pod, mapper=enqueue_mapped(pod_daemonsets), predicates=(pod_changed,)),
-            Watch(
-                kind=Node,
-                mapper=enqueue_mapped(NodeMapper(daemonsets)),
-                predicates=(node_changed,),
-            ),
             # A revision deleted or edited by hand is put back by the next sync.
             Watch(kind=ControllerRevision, mapper=enqueue_owner(DaemonSet)),
         ],
         workers=workers,
     )
+    # A handler rather than a watch: deciding who cares needs the node before and after.
+    manager.informers.get(Node).add_handler(NodeHandler(daemonsets, controller.enqueue))
     return manager.add(controller)

@@ -5,8 +5,8 @@ Everything here runs inside the informers, synchronously, once per event:
 the mapping of a pod to the DaemonSets that care (:func:`daemonset_of`,
 orphans to every DaemonSet of the namespace selecting them), the filter that
 drops pod changes no sync would notice (:func:`pod_changed`), the
-:class:`ExpectationsObserver`, and :class:`NodeMapper`, which sends a node
-event only to the DaemonSets whose verdict on that node it can change.
+:class:`ExpectationsObserver`, and :class:`NodeHandler`, which sends a node
+event only to the DaemonSets whose verdict on that node it changes.
 
 Kubernetes: ``addPod``/``updatePod``/``deletePod`` and
 ``addNode``/``updateNode``/``deleteNode`` in pkg/controller/daemon/daemon_controller.go.
@@ -14,16 +14,19 @@ Kubernetes: ``addPod``/``updatePod``/``deletePod`` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from controllers.api.apps import DaemonSet
 from controllers.api.core import Node, Pod
+from controllers.daemonset.nodes import eligibility
 from controllers.replicaset.pods import ready_time
 from reconcile import Expectations, ObjectKey, Resource, Store, controller_of
 
 __all__ = [
     "ExpectationsObserver",
-    "NodeMapper",
+    "NodeHandler",
     "daemonset_of",
     "node_changed",
     "pod_changed",
@@ -72,21 +75,38 @@ def node_changed(old: Resource | None, new: Resource | None) -> bool:
 
 
 @attrs.frozen
-class NodeMapper:
+class NodeHandler:
     """
-    The DaemonSets a node event concerns (an ``enqueue_mapped`` function): all of them.
+    The Node informer handler that enqueues the DaemonSets a node event concerns.
 
-    Only events that pass :func:`node_changed` get here, so heartbeats cost
-    nothing; an added, removed, relabelled or retainted node can change any
-    DaemonSet's verdict on it, and a sync judges every node anyway.
+    * A new node: the DaemonSets that should run a pod there.
+    * A changed node (labels or taints; heartbeats are skipped at once): the
+      DaemonSets whose verdict on it changed, ``should_run`` or
+      ``should_continue_running``.
+    * A removed node: every DaemonSet (unbound pods pinned to it must go).
+
+    Kubernetes: ``addNode``, ``updateNode`` and ``deleteNode``.
     """
 
     daemonsets: Store[DaemonSet]
+    enqueue: Callable[[ObjectKey], None]
 
-    def __call__(self, obj: Resource) -> list[ObjectKey]:
-        if not isinstance(obj, Node):
-            return []
-        return self.daemonsets.keys()
+    def on_add(self, obj: Node) -> None:
+        for ds in self.daemonsets.list():
+            if eligibility(ds)(obj).should_run:
+                self.enqueue(ds.metadata.key)
+
+    def on_update(self, old: Node, new: Node) -> None:
+        if not node_changed(old, new):
+            return
+        for ds in self.daemonsets.list():
+            judge = eligibility(ds)
+            if judge(old) != judge(new):
+                self.enqueue(ds.metadata.key)
+
+    def on_delete(self, obj: Node) -> None:
+        for key in self.daemonsets.keys():  # noqa: SIM118  # a Store is not a mapping
+            self.enqueue(key)
 
 
 @attrs.frozen

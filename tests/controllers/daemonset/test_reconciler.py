@@ -9,7 +9,7 @@ import attrs
 import reconcile
 from controllers import daemonset
 from controllers.api.apps import ControllerRevision, DaemonSet
-from controllers.api.core import Event, Pod
+from controllers.api.core import Event, Node, Pod
 from reconcile import LabelSelector, ObjectMeta
 from reconcile.testing import MemoryCluster, VirtualClock, run
 from tests.controllers.daemonset.builders import daemonset as build
@@ -75,3 +75,36 @@ def test_empty_selector_selects_nothing_and_warns() -> None:
         assert "SelectingAll" in reasons
 
     harness(body)
+
+
+def test_node_events_enqueue_only_daemon_sets_whose_verdict_changes() -> None:
+    """Relabelling a node in a way no DaemonSet selects costs no sync; a relevant label does."""
+
+    async def scenario(clock: VirtualClock) -> None:
+        api = MemoryCluster(clock=clock, seed=5)
+        manager = reconcile.Manager(api, clock=clock)
+        controller = daemonset.setup(manager)
+        ds = new_ds()
+        template = attrs.evolve(
+            ds.spec.template.spec, node_selector=reconcile.FrozenDict({"disk": "ssd"})
+        )
+        ds = attrs.evolve(
+            ds, spec=attrs.evolve(ds.spec, template=attrs.evolve(ds.spec.template, spec=template))
+        )
+        async with manager:
+            await api.create(node("a"))
+            await api.create(ds)
+            await clock.advance(1)
+            before = controller.statistics().reconciles
+            a = api.get_nowait(Node, "a")
+            a = await api.update(a.with_meta(labels=reconcile.FrozenDict({"zone": "x"})))
+            await clock.advance(1)
+            assert before == controller.statistics().reconciles
+            assert [] == list(api.list_nowait(Pod, namespace="default").items)
+            await api.update(a.with_meta(labels=reconcile.FrozenDict({"disk": "ssd"})))
+            await clock.advance(1)
+            assert before < controller.statistics().reconciles
+            pods = api.list_nowait(Pod, namespace="default").items
+            assert ["a"] == [daemonset.target_node(p) for p in pods]
+
+    run(scenario)
