@@ -5,7 +5,9 @@ One reconcile of a CronJob (Kubernetes' ``sync`` in cronjob_controllerv2.go):
 
 1. The Jobs it controls come from the Job cache's ``INDEX_CONTROLLER``
    index. An active Job the cache does not hold is looked up on the API
-   server, so a slow watch does not make it "missing".
+   server, so a slow watch does not make it "missing"; a running Job the
+   cached CronJob does not list makes it re-read the CronJob, so a lagging
+   cache does not make the Job "unexpected".
 2. :func:`~controllers.cronjob.plan.plan` decides; its events are recorded.
 3. With ``Replace``, the active Jobs are deleted (background propagation,
    uid precondition). If one cannot be deleted, nothing is created.
@@ -32,6 +34,7 @@ from collections.abc import Sequence
 import attrs
 
 from controllers.api.batch import CronJob, CronJobStatus, Job
+from controllers.cronjob.jobs import finished_condition
 from controllers.cronjob.plan import Plan, plan, record_created
 from reconcile import (
     INDEX_CONTROLLER,
@@ -107,6 +110,7 @@ class CronJobReconciler:
             cron_job = last[1]
         jobs = list(self._jobs.by_index(INDEX_CONTROLLER, cron_job.metadata.uid))
         jobs += await self._uncached_active(cron_job, jobs)
+        cron_job = await self._fresher(cron_job, jobs)
         decided = plan(cron_job, jobs, now=self._clock.now())
         for event in decided.events:
             await self._event(cron_job, event.type, event.reason, event.message)
@@ -134,6 +138,30 @@ class CronJobReconciler:
             if job.metadata.uid == ref.uid:
                 found.append(job)
         return found
+
+    async def _fresher(self, cron_job: CronJob, jobs: Sequence[Job]) -> CronJob:
+        """
+        The live CronJob if it lists a running Job the cached one does not (a lagging cache).
+
+        Only asked when such a Job exists, before calling it unexpected.
+        """
+        listed = {ref.uid for ref in cron_job.status.active}
+        strays = {
+            j.metadata.uid
+            for j in jobs
+            if j.metadata.uid not in listed and finished_condition(j) is None
+        }
+        if not strays:
+            return cron_job
+        try:
+            live = await self._client.get(CronJob, cron_job.metadata.key)
+        except NotFoundError:
+            return cron_job
+        if live.metadata.uid == cron_job.metadata.uid and any(
+            ref.uid in strays for ref in live.status.active
+        ):
+            return live
+        return cron_job
 
     async def _apply(
         self, cron_job: CronJob, decided: Plan

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -18,7 +18,11 @@ import reconcile
 from controllers import cronjob
 from controllers.api import install_admission
 from controllers.api.batch import ConcurrencyPolicy, CronJob, Job, JobCondition
-from controllers.cronjob import MANUAL_INSTANTIATE_ANNOTATION, create_job_from_cron_job
+from controllers.cronjob import (
+    MANUAL_INSTANTIATE_ANNOTATION,
+    create_job_from_cron_job,
+    record_created,
+)
 from reconcile import (
     ConditionStatus,
     InvalidError,
@@ -328,3 +332,53 @@ def test_api_refuses_bad_schedules_naming_the_field(spec: dict[str, str], field:
         assert [field] == [cause.field for cause in caught.value.causes]
 
     harness(body)
+
+
+class StaleCaches:
+    """A cache that still holds what it was given (what a lagging informer serves)."""
+
+    def __init__(self, *objects: CronJob | Job) -> None:
+        self._objects = objects
+
+    def get(self, key: ObjectKey) -> CronJob | None:
+        return next((o for o in self._objects if isinstance(o, CronJob)), None)
+
+    def by_index(self, name: str, value: str) -> list[Job]:
+        return [o for o in self._objects if isinstance(o, Job)]
+
+
+def test_lagging_cache_does_not_make_a_running_job_unexpected() -> None:
+    """A cached CronJob older than its last status write is re-read before calling a Job stray."""
+
+    async def body(api: MemoryCluster, clock: VirtualClock) -> None:
+        stale = await api.create(new_cron_job("0 * * * *"))
+        job = await api.create(
+            Job(
+                metadata=ObjectMeta(
+                    name="tick-1",
+                    namespace="default",
+                    owner_references=(owner_reference_to(stale),),
+                ),
+                spec=stale.spec.job_template.spec,
+            )
+        )
+        live = record_created(stale.status, job, clock.now())
+        await api.update_status(attrs.evolve(stale, status=live))
+        caches = StaleCaches(stale, job)
+        reconciler = cronjob.CronJobReconciler(
+            api,
+            cron_jobs=cast("reconcile.Store[CronJob]", caches),
+            jobs=cast("reconcile.Store[Job]", caches),
+            clock=clock,
+            recorder=reconcile.EventRecorder(api, component="test", clock=clock),
+        )
+        await reconciler.reconcile(KEY)
+        assert [] == events(api, "UnexpectedJob")
+        assert [job.metadata.uid] == [ref.uid for ref in cron(api).status.active]
+
+    async def scenario(clock: VirtualClock) -> None:
+        api = MemoryCluster(clock=clock, seed=3)
+        install_admission(api.admission)
+        await body(api, clock)
+
+    run(scenario)
