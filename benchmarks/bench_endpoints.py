@@ -14,22 +14,30 @@ second for about 80 s.
   probes, pod status writes, both endpoint controllers).
 * Settle: once the last window is over, wall and simulated time until the
   cluster settles, when all 1,000 addresses must be ready again.
+* Sync cost: the median wall milliseconds of one sync's planning over the
+  1,000 pods (one pod's readiness flipped each time, memo warm as in the
+  controllers), for the Endpoints and the EndpointSlice controller.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
+import attrs
+
 import controllers
 import reconcile
-from controllers.api.core import Endpoints, Pod
+from controllers import endpoints, endpointslice
+from controllers.api.core import Endpoints, Pod, Service
 from controllers.api.discovery import EndpointSlice
 
 PODS = 1_000
 NODES = 20
 WARM_UP_S = 8.0
 FLAP_S = 76.0
+SYNC_ROUNDS = 21
 PROBE = {"periodSeconds": 1, "failureThreshold": 1, "httpGet": {"path": "/", "port": 8080}}
 
 
@@ -61,14 +69,15 @@ SERVICE = {
     "apiVersion": "v1",
     "kind": "Service",
     "metadata": {"name": "web"},
-    "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+    "spec": {
+        "selector": {"app": "web"},
+        "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+    },
 }
 
 
 def _slice_generations(cluster: controllers.Cluster) -> int:
-    return sum(
-        s.metadata.generation for s in cluster.list(EndpointSlice, namespace="default")
-    )
+    return sum(s.metadata.generation for s in cluster.list(EndpointSlice, namespace="default"))
 
 
 async def _flapping(pods: int, nodes: int) -> dict[str, float]:
@@ -76,7 +85,7 @@ async def _flapping(pods: int, nodes: int) -> dict[str, float]:
         await cluster.apply(SERVICE)
         for i in range(pods):
             await cluster.apply(_pod(i))
-        # Every pod running and ready (containers start after 1.5 s); the first window opens at 10 s.
+        # Every pod running and ready (containers start after 1.5 s); windows open at 10 s.
         await cluster.advance(WARM_UP_S)
         clock = cluster.clock
         start_endpoints = cluster.api.get_nowait(Endpoints, "web", namespace="default")
@@ -96,9 +105,11 @@ async def _flapping(pods: int, nodes: int) -> dict[str, float]:
         final = cluster.api.get_nowait(Endpoints, "web", namespace="default")
         ready = sum(len(s.addresses) for s in final.subsets)
         not_ready = sum(len(s.not_ready_addresses) for s in final.subsets)
-        running = sum(
-            1 for p in cluster.list(Pod, namespace="default") if p.status.phase == "Running"
-        )
+        all_pods = list(cluster.list(Pod, namespace="default"))
+        running = sum(1 for p in all_pods if p.status.phase == "Running")
+        service = cluster.api.get_nowait(Service, "web", namespace="default")
+        slices = list(cluster.list(EndpointSlice, namespace="default"))
+        endpoints_ms, slices_ms = _sync_costs(service, final, slices, all_pods)
     return {
         "pods": pods,
         "nodes": nodes,
@@ -111,9 +122,49 @@ async def _flapping(pods: int, nodes: int) -> dict[str, float]:
         "ms_per_update": 1000 * flap_wall / max(updates, 1),
         "settle_wall_s": settle_wall,
         "settle_simulated_s": settle_simulated,
+        "endpoints_sync_ms": endpoints_ms,
+        "slices_sync_ms": slices_ms,
         "ready_after": ready,
         "not_ready_after": not_ready,
     }
+
+
+def _flip(pod: Pod) -> Pod:
+    """``pod`` with its Ready condition flipped (a new object, as a status write makes)."""
+    conditions = tuple(
+        attrs.evolve(c, status="False" if c.status == "True" else "True")
+        if c.type == "Ready"
+        else c
+        for c in pod.status.conditions
+    )
+    return attrs.evolve(pod, status=attrs.evolve(pod.status, conditions=conditions))
+
+
+def _sync_costs(
+    service: Service, current: Endpoints, slices: list[EndpointSlice], pods: list[Pod]
+) -> tuple[float, float]:
+    """
+    Median wall ms of one sync's planning, as the controllers run it (warm memo), per controller.
+
+    Each round flips one pod's readiness, as one flap does, and plans both
+    the Endpoints and the slices over all the pods.
+    """
+    endpoints_memo: endpoints.Memo = endpoints.PodMemo()
+    slices_memo: endpointslice.Memo = endpoints.PodMemo()
+    endpoints.plan(service, current, pods, memo=endpoints_memo)
+    endpointslice.plan(service, slices, pods, memo=slices_memo)
+    costs_endpoints, costs_slices = [], []
+    for i in range(SYNC_ROUNDS):
+        pods = list(pods)
+        pods[(i * 97) % len(pods)] = _flip(pods[(i * 97) % len(pods)])
+        t0 = time.perf_counter()
+        endpoints.plan(service, current, pods, memo=endpoints_memo)
+        t1 = time.perf_counter()
+        endpointslice.plan(service, slices, pods, memo=slices_memo)
+        t2 = time.perf_counter()
+        costs_endpoints.append(1000 * (t1 - t0))
+        costs_slices.append(1000 * (t2 - t1))
+    return statistics.median(costs_endpoints), statistics.median(costs_slices)
 
 
 def run(scale: float = 1.0) -> dict[str, float]:

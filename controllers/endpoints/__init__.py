@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 
 from controllers.api.core import Endpoints, Pod, Service
+from controllers.endpoints.memo import MISSING, PodMemo
 from controllers.endpoints.plan import (
     CONTROLLER_NAME,
     HEADLESS_LABEL,
@@ -98,10 +99,12 @@ __all__ = [
     "IPV6",
     "MANAGED_BY_LABEL",
     "MAX_CAPACITY",
+    "MISSING",
     "OVER_CAPACITY_ANNOTATION",
     "EndpointsPlan",
     "EndpointsReconciler",
     "Memo",
+    "PodMemo",
     "Row",
     "ServicesOfPod",
     "address_key",

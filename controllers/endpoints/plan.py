@@ -24,7 +24,7 @@ it is never written or deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 
 import attrs
 
@@ -36,6 +36,7 @@ from controllers.api.core import (
     Pod,
     Service,
 )
+from controllers.endpoints.memo import PodMemo, _Missing
 from controllers.endpoints.pods import (
     IPV4,
     find_port,
@@ -107,8 +108,8 @@ def endpoints_labels(service: Service) -> FrozenDict[str, str]:
     return FrozenDict(labels)
 
 
-Memo = MutableMapping[str, tuple[Pod, Service, Row | None]]
-"""Per pod uid, the last :func:`pod_row` computed, with the pod and Service it came from."""
+Memo = PodMemo["Row | None"]
+"""The rows of a Service's pods (see :class:`~controllers.endpoints.memo.PodMemo`)."""
 
 
 def pod_row(service: Service, pod: Pod) -> Row | None:
@@ -162,17 +163,19 @@ def endpoints_for(
     the result is the same with or without it.
     """
     rows: list[Row] = []
+    context = (service,)
     for pod in pods:
         if memo is None:
             row = pod_row(service, pod)
         else:
-            uid = pod.metadata.uid
-            hit = memo.get(uid)
-            if hit is not None and hit[0] is pod and hit[1] is service:
-                row = hit[2]
-            else:
+            hit = memo.lookup(pod, context)
+            if isinstance(hit, _Missing):
                 row = pod_row(service, pod)
-                memo[uid] = (pod, service, row)
+                if row is not None:
+                    row = (row[0], memo.intern(row[1]), row[2])
+                memo.store(pod, context, row)
+            else:
+                row = hit
         if row is not None:
             rows.append(row)
     return pack(rows)

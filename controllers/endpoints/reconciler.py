@@ -22,6 +22,7 @@ Events on the Service, as Kubernetes records them: Warning
 from __future__ import annotations
 
 from controllers.api.core import Endpoints, Pod, Service
+from controllers.endpoints.memo import PodMemo
 from controllers.endpoints.plan import Memo, plan, selects
 from reconcile import (
     AlreadyExistsError,
@@ -92,17 +93,16 @@ class EndpointsReconciler:
         service = self._services.get(request)
         existing = self._current(request)
         pods: list[Pod] = []
-        memo = self._memos.setdefault(request, {})
+        memo = self._memos.get(request)
+        if memo is None:
+            memo = self._memos[request] = PodMemo()
         if service is not None and selects(service):
             selector = LabelSelector(match_labels=service.spec.selector)
             pods = self._pods.list(namespace=request.namespace, labels=selector)
         else:
-            del self._memos[request]
+            self._memos.pop(request, None)
         change = plan(service, existing, pods, memo=memo)
-        if len(memo) > 2 * len(pods) + 16:  # forget pods that are gone
-            live = {p.metadata.uid for p in pods}
-            for uid in [uid for uid in memo if uid not in live]:
-                del memo[uid]
+        memo.retain(pods)
         if change.empty:
             return Result.done()
         self._writes += 1

@@ -127,9 +127,6 @@ def _group(
     return tuple(final)
 
 
-def _subset_key(subset: EndpointSubset) -> tuple[object, ...]:
-    return (
-        tuple(port_key(p) for p in subset.ports),
-        tuple(address_key(a) for a in subset.addresses),
-        tuple(address_key(a) for a in subset.not_ready_addresses),
-    )
+def _subset_key(subset: EndpointSubset) -> tuple[tuple[str, int, str, str], ...]:
+    # Each port is in exactly one subset, and only one subset has no port: a total order.
+    return tuple(port_key(p) for p in subset.ports)

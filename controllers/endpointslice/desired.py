@@ -21,7 +21,7 @@ are grouped by port set, since every endpoint of a slice shares its ports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from operator import itemgetter
 
 from controllers.api.core import Pod, Service
@@ -34,6 +34,7 @@ from controllers.endpoints import (
     service_family,
     should_pod_be_in_endpoints,
 )
+from controllers.endpoints.memo import PodMemo, _Missing
 from reconcile import ObjectReference
 
 __all__ = [
@@ -100,8 +101,8 @@ def pod_endpoint(pod: Pod, service: Service, ip: str, *, zone: str | None) -> En
     )
 
 
-Memo = MutableMapping[str, tuple[Pod, Service, str | None, "tuple[PortSet, Endpoint] | None"]]
-"""Per pod uid, the last endpoint computed, with the pod, Service and zone it came from."""
+Memo = PodMemo["tuple[PortSet, Endpoint] | None"]
+"""The endpoints of a Service's pods (see :class:`~controllers.endpoints.PodMemo`)."""
 
 
 def pod_entry(service: Service, pod: Pod, zone: str | None) -> tuple[PortSet, Endpoint] | None:
@@ -137,28 +138,35 @@ def desired_endpoints(
     the very same as last time; the result is equal with or without it.
     """
     zones = zones or {}
-    # Per port set: (address, uid, endpoint), sorted natively (no key function per endpoint).
-    groups: dict[PortSet, list[tuple[str, str, Endpoint]]] = {}
+    # By the identity of the port set (interned by the memo: most pods share
+    # one), then merged by equality; per port set, (address, uid, endpoint),
+    # sorted natively without a key function per endpoint.
+    by_identity: dict[int, tuple[PortSet, list[tuple[str, str, Endpoint]]]] = {}
     for pod in pods:
         node = pod.spec.node_name
         zone = zones.get(node) if node else None
         if memo is None:
             entry = pod_entry(service, pod, zone)
         else:
-            uid = pod.metadata.uid
-            hit = memo.get(uid)
-            if hit is not None and hit[0] is pod and hit[1] is service and hit[2] == zone:
-                entry = hit[3]
-            else:
+            context = (service, zone)
+            hit = memo.lookup(pod, context)
+            if isinstance(hit, _Missing):
                 entry = pod_entry(service, pod, zone)
-                memo[uid] = (pod, service, zone, entry)
+                if entry is not None:
+                    entry = (memo.intern(entry[0]), entry[1])
+                memo.store(pod, context, entry)
+            else:
+                entry = hit
         if entry is not None:
             ports, endpoint = entry
-            group = groups.get(ports)
+            group = by_identity.get(id(ports))
             if group is None:
-                group = groups[ports] = []
+                group = by_identity[id(ports)] = (ports, [])
             ip = endpoint.addresses[0]
-            group.append((ip, str(pod.metadata.uid) or ip, endpoint))
+            group[1].append((ip, str(pod.metadata.uid) or ip, endpoint))
+    groups: dict[PortSet, list[tuple[str, str, Endpoint]]] = {}
+    for ports, members in by_identity.values():
+        groups.setdefault(ports, []).extend(members)
     return {
         ports: {uid: e for _, uid, e in sorted(endpoints, key=_ADDRESS_UID)}
         for ports, endpoints in sorted(groups.items(), key=lambda item: _ports_order(item[0]))

@@ -27,7 +27,7 @@ import contextlib
 
 from controllers.api.core import Node, Pod, Service
 from controllers.api.discovery import EndpointSlice
-from controllers.endpoints import selects
+from controllers.endpoints import PodMemo, selects
 from controllers.endpointslice.desired import ZONE_LABEL, Memo
 from controllers.endpointslice.plan import (
     CONTROLLER_NAME,
@@ -118,14 +118,13 @@ class EndpointSliceReconciler:
         if selects(service):
             selector = LabelSelector(match_labels=service.spec.selector)
             pods = self._pods.list(namespace=request.namespace, labels=selector)
-        memo = self._memos.setdefault(request, {})
+        memo = self._memos.get(request)
+        if memo is None:
+            memo = self._memos[request] = PodMemo()
         change = plan(
             service, slices, pods, zones=self._zones(pods), max_per_slice=self._max, memo=memo
         )
-        if len(memo) > 2 * len(pods) + 16:  # forget pods that are gone
-            live = {p.metadata.uid for p in pods}
-            for uid in [uid for uid in memo if uid not in live]:
-                del memo[uid]
+        memo.retain(pods)
         if change.empty:
             return Result.done()
         mine = self._written.setdefault(request, {})

@@ -21,6 +21,7 @@ from controllers.endpoints import (
     MANAGED_BY_LABEL,
     OVER_CAPACITY_ANNOTATION,
     Memo,
+    PodMemo,
     endpoints_for,
     find_port,
     plan,
@@ -273,7 +274,7 @@ def test_update_keeps_foreign_annotations() -> None:
 @given(services(), pods(), pods())
 def test_memo_gives_the_same_subsets(svc: Service, first: list[Pod], second: list[Pod]) -> None:
     """A memo kept across calls (pods changing in between) never changes the result."""
-    memo: Memo = {}
+    memo: Memo = PodMemo()
     assert endpoints_for(svc, first) == endpoints_for(svc, first, memo=memo)
     assert endpoints_for(svc, first) == endpoints_for(svc, first, memo=memo)
     assert endpoints_for(svc, second) == endpoints_for(svc, second, memo=memo)

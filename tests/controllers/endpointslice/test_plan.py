@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from controllers.api.core import ContainerPort, Pod, Service, ServicePort
 from controllers.api.discovery import EndpointSlice
+from controllers.endpoints import PodMemo
 from controllers.endpointslice import (
     CONTROLLER_NAME,
     MANAGED_BY_LABEL,
@@ -222,7 +223,7 @@ def test_stale_labels_are_rewritten() -> None:
 @given(st.data(), services(), pods(max_size=20))
 def test_memo_gives_the_same_plan(data: st.DataObject, svc: Service, candidates: list[Pod]) -> None:
     """A memo kept across syncs (pods changing in between) never changes the plan."""
-    memo: Memo = {}
+    memo: Memo = PodMemo()
     first = plan(svc, [], candidates, memo=memo)
     assert plan(svc, [], candidates) == first
     slices = apply([], first)
