@@ -7,11 +7,12 @@ completions is unset), ``NonIndexed`` and ``Indexed`` completion modes, the
 ``backoffLimit`` (failed pods under ``restartPolicy: Never``, container
 restarts under ``OnFailure``), the pod-failure back-off, the active
 deadline, suspend and resume, ``podFailurePolicy`` (``FailJob``, ``Ignore``,
-``Count``), pods tracked with the ``batch.kubernetes.io/job-tracking``
-finalizer and ``status.uncountedTerminatedPods`` so that no finished pod is
-lost or counted twice (also across a restart), the interim
-``FailureTarget`` / ``SuccessCriteriaMet`` and final ``Failed`` /
-``Complete`` conditions, and Kubernetes' events.
+``Count``), an Indexed Job's ``successPolicy``, pods tracked with the
+``batch.kubernetes.io/job-tracking`` finalizer and
+``status.uncountedTerminatedPods`` so that no finished pod is lost or
+counted twice (also across a restart), the interim ``FailureTarget`` /
+``SuccessCriteriaMet`` and final ``Failed`` / ``Complete`` conditions, and
+Kubernetes' events.
 
 Decisions are pure: :mod:`~controllers.job.plan` (one sync),
 :mod:`~controllers.job.manage` (how many pods), :mod:`~controllers.job.tracking`
@@ -27,8 +28,8 @@ Differences from Kubernetes, each deliberate:
   owns the pods it created (controller reference) and labels them with
   ``batch.kubernetes.io/job-name`` and ``batch.kubernetes.io/controller-uid``.
   Orphan pods are never adopted.
-* ``backoffLimitPerIndex``, ``maxFailedIndexes``, ``successPolicy`` and the
-  ``FailIndex`` action are not implemented (``FailIndex`` counts as ``Count``).
+* ``backoffLimitPerIndex``, ``maxFailedIndexes`` and the ``FailIndex``
+  action are not implemented (``FailIndex`` counts as ``Count``).
 * A pod-triggered sync runs at once when the previous sync is more than a
   batch period old, instead of always waiting a period.
 
@@ -93,6 +94,7 @@ from controllers.job.pods import (
     pod_from_template,
 )
 from controllers.job.reconciler import SYNC_BATCH_PERIOD, JobReconciler, SyncJobError
+from controllers.job.success import SUCCESS_POLICY_MESSAGE, match_success_policy
 from controllers.job.tracking import (
     MAX_UNCOUNTED_PODS,
     count_uncounted,
@@ -134,6 +136,7 @@ __all__ = [
     "MAX_POD_FAILURE_BACKOFF",
     "MAX_UNCOUNTED_PODS",
     "SUCCESS_CRITERIA_MET",
+    "SUCCESS_POLICY_MESSAGE",
     "SUSPENDED",
     "SYNC_BATCH_PERIOD",
     "BackoffRecord",
@@ -163,6 +166,7 @@ __all__ = [
     "job_of",
     "manage",
     "match_pod_failure_policy",
+    "match_success_policy",
     "parse_intervals",
     "past_active_deadline",
     "past_backoff_limit_on_failure",

@@ -46,6 +46,7 @@ class Reason:
     DEADLINE_EXCEEDED = "DeadlineExceeded"
     POD_FAILURE_POLICY = "PodFailurePolicy"
     COMPLETIONS_REACHED = "CompletionsReached"
+    SUCCESS_POLICY = "SuccessPolicy"
     SUSPENDED = "JobSuspended"
     RESUMED = "JobResumed"
 

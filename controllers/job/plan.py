@@ -56,6 +56,7 @@ from controllers.job.failures import (
 from controllers.job.indexes import completion_index, format_intervals, parse_intervals
 from controllers.job.manage import BURST_PODS, Manage, manage
 from controllers.job.pods import has_tracking_finalizer, is_indexed
+from controllers.job.success import match_success_policy
 from controllers.job.tracking import (
     count_uncounted,
     is_terminating,
@@ -206,7 +207,7 @@ def _judge(
 
     First that applies: an existing ``FailureTarget`` (final ``Failed``) or
     ``SuccessCriteriaMet`` (final ``Complete``), a ``FailJob`` rule, the
-    backoff limit, the active deadline.
+    backoff limit, the active deadline, an Indexed Job's success policy.
     """
     conditions = job.status.conditions
     target = find_job_condition(conditions, FAILURE_TARGET)
@@ -226,9 +227,16 @@ def _judge(
         return (FAILURE_TARGET, reason, MESSAGES[reason]), None, None
     deadline = job.spec.active_deadline_seconds
     start = job.status.start_time
+    due: float | None = None
     if deadline is not None and not job.spec.suspend and start is not None:
-        return None, None, deadline - (now - start).total_seconds()
-    return None, None, None
+        due = deadline - (now - start).total_seconds()
+    if is_indexed(job):
+        met = match_success_policy(
+            job.spec.success_policy, job.spec.completions or 0, tally.indexes
+        )
+        if met is not None:
+            return (SUCCESS_CRITERIA_MET, Reason.SUCCESS_POLICY, met), None, None
+    return None, None, due
 
 
 def plan(
@@ -273,8 +281,8 @@ def plan(
     requeue = [] if deadline_in is None else [deadline_in]
 
     change = Manage()
-    if (interim or final or ("",))[0] in (FAILURE_TARGET, FAILED):
-        change = Manage(delete=tally.active)  # a failing Job stops every pod
+    if interim is not None or final is not None:
+        change = Manage(delete=tally.active)  # a finishing Job stops every pod
     elif interim is None and final is None and manage_pods and not deleting:
         change = manage(
             job,
