@@ -12,8 +12,8 @@ deletes surplus pods.
 * Without surge (``maxSurge`` 0): old pods that are not available are
   deleted at once; available old pods are deleted while fewer than
   ``maxUnavailable`` nodes are unavailable. A node counts as unavailable when
-  it has no pod, both an old and a new one, more than one of either, or a
-  new pod not available yet.
+  it should run a pod and has none, has both an old and a new one, more than
+  one of either, or a new pod not available yet.
 * With surge: a new pod is created next to an unavailable old pod at once,
   and next to available old pods while fewer than ``maxSurge`` nodes have an
   extra pod; the old pod goes once the new one is available. An old pod on
@@ -174,7 +174,9 @@ def rolling_update(
     desired = sum(should_run.values())
     surge, unavailable = surge_and_unavailable(ds, desired)
     min_ready = ds.spec.min_ready_seconds
-    names = sorted(pods_by_node)
+    # Nodes that should run a pod and have none count too (as unavailable), as
+    # Kubernetes' updatedDesiredNodeCounts adds them to the map it walks.
+    names = sorted({*pods_by_node, *(name for name, runs in should_run.items() if runs)})
     if surge == 0:
         return _without_surge(
             names,
@@ -209,7 +211,7 @@ def _without_surge(
     replace: list[Pod] = []
     candidates: list[Pod] = []
     for name in names:
-        new, old, ok = split_new_old(pods_by_node[name], hash_)
+        new, old, ok = split_new_old(pods_by_node.get(name, ()), hash_)
         if not ok or (new is None) == (old is None):
             unavailable += 1  # the manage step creates or prunes here first
         elif new is not None:
@@ -242,7 +244,7 @@ def _with_surge(
     candidates: list[str] = []
     surging = available = 0
     for name in names:
-        new, old, ok = split_new_old(pods_by_node[name], hash_)
+        new, old, ok = split_new_old(pods_by_node.get(name, ()), hash_)
         if not ok:
             surging += 1
             continue

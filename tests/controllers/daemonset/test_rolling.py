@@ -262,3 +262,13 @@ def test_surge_replaces_unavailable_old_pods_at_once_and_sunsets_others_when_spa
         groups["broken-2"][0].metadata.uid,
         groups["leaving"][0].metadata.uid,
     } == {p.metadata.uid for p in step.delete}
+
+
+def test_desired_node_without_pod_counts_as_unavailable() -> None:
+    """A node that should run a pod and has none uses up maxUnavailable like any other."""
+    ds = daemonset(max_unavailable=1)
+    groups = {"n1": [pod(ds, "n1", hash_=OLD)]}
+    step = rolling_update(ds, groups, {"n1": True, "n2": True}, hash_=template_hash(ds), now=T0)
+    assert () == step.delete
+    step = rolling_update(ds, groups, {"n1": True, "n2": False}, hash_=template_hash(ds), now=T0)
+    assert (groups["n1"][0],) == step.delete
