@@ -28,8 +28,9 @@ Differences from Kubernetes, each deliberate:
   and a run in the repeated hour runs once (see
   :mod:`~controllers.cronjob.schedule`).
 * The controller's own time zone, used when ``spec.timeZone`` is unset, is UTC.
-* A change of schedule is synced at once rather than at the next schedule
-  time; the controller's own status writes cause no sync.
+* A change of schedule or time zone is synced at once, but starts no run
+  until the new schedule's next time (Kubernetes delays the whole sync); the
+  controller's own status writes cause no sync.
 * Deleting a Job that is already gone counts as done (no ``FailedDelete``);
   Jobs already being deleted do not count against the history limits.
 

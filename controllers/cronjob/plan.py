@@ -107,7 +107,9 @@ def record_created(status: CronJobStatus, job: Job, scheduled_time: dt.datetime)
     return attrs.evolve(status, active=active, last_schedule_time=scheduled_time)
 
 
-def plan(cron_job: CronJob, jobs: Sequence[Job], *, now: dt.datetime) -> Plan:
+def plan(
+    cron_job: CronJob, jobs: Sequence[Job], *, now: dt.datetime, schedule_changed: bool = False
+) -> Plan:
     """
     Plan one sync of ``cron_job`` (see the module docstring).
 
@@ -116,12 +118,17 @@ def plan(cron_job: CronJob, jobs: Sequence[Job], *, now: dt.datetime) -> Plan:
         jobs: The Jobs it controls (for an active Job missing from the
             cache, the caller looks it up on the API server and passes it).
         now: The current instant.
+        schedule_changed: Whether ``spec.schedule`` or ``spec.timeZone``
+            changed since the last sync. Then no run starts now: Kubernetes
+            acts on such a change at the next time of the new schedule
+            (``updateCronJob``), so a time the new schedule "missed" before
+            the change is not run.
     """
     events: list[PlannedEvent] = []
     status = _bookkeeping(cron_job, sorted(jobs, key=lambda j: j.metadata.name), events)
     observed = attrs.evolve(cron_job, status=status)
     base = Plan(status=status)
-    run = _run(observed, jobs, now, events)
+    run = _run(observed, jobs, now, events, start=not schedule_changed)
     if run is not None:
         base = run
     replaced = {j.metadata.uid for j in base.replace}
@@ -184,7 +191,12 @@ def _bookkeeping(
 
 
 def _run(
-    cron_job: CronJob, jobs: Sequence[Job], now: dt.datetime, events: list[PlannedEvent]
+    cron_job: CronJob,
+    jobs: Sequence[Job],
+    now: dt.datetime,
+    events: list[PlannedEvent],
+    *,
+    start: bool,
 ) -> Plan | None:
     """The run part of a sync; ``None`` when nothing is to be scheduled at all."""
     spec, status = cron_job.spec, cron_job.status
@@ -235,7 +247,7 @@ def _run(
         None if following is None else (following - now).total_seconds() + NEXT_SCHEDULE_DELTA
     )
     waiting = Plan(status=status, requeue_after=requeue_after)
-    if scheduled is None:
+    if scheduled is None or not start:
         return waiting
     if recent.missed is Missed.MANY:
         events.append(

@@ -8,7 +8,8 @@ One reconcile of a CronJob (Kubernetes' ``sync`` in cronjob_controllerv2.go):
    server, so a slow watch does not make it "missing"; a running Job the
    cached CronJob does not list makes it re-read the CronJob, so a lagging
    cache does not make the Job "unexpected".
-2. :func:`~controllers.cronjob.plan.plan` decides; its events are recorded.
+2. :func:`~controllers.cronjob.plan.plan` decides (told when the schedule or
+   time zone changed since the last sync); its events are recorded.
 3. With ``Replace``, the active Jobs are deleted (background propagation,
    uid precondition). If one cannot be deleted, nothing is created.
 4. The Job of the due run is created. ``AlreadyExists`` means this run was
@@ -92,6 +93,9 @@ class CronJobReconciler:
         # replaced: while the cache still holds that version, the write is the
         # fresher copy (a Job event can arrive before our own status write).
         self._written: dict[ObjectKey, tuple[ResourceVersion, CronJob]] = {}
+        # Each CronJob's schedule and time zone at its last sync: a change
+        # waits for the new schedule's next time.
+        self._timings: dict[ObjectKey, tuple[str, str | None]] = {}
 
     def wrote(self, cron_job: CronJob) -> bool:
         """Whether ``cron_job`` (as cached) is this reconciler's own last status write."""
@@ -104,6 +108,7 @@ class CronJobReconciler:
         cron_job = self._cron_jobs.get(request)
         if cron_job is None:
             self._written.pop(request, None)
+            self._timings.pop(request, None)
             return Result.done()
         last = self._written.get(request)
         if last is not None and last[0] == cron_job.metadata.resource_version:
@@ -111,7 +116,11 @@ class CronJobReconciler:
         jobs = list(self._jobs.by_index(INDEX_CONTROLLER, cron_job.metadata.uid))
         jobs += await self._uncached_active(cron_job, jobs)
         cron_job = await self._fresher(cron_job, jobs)
-        decided = plan(cron_job, jobs, now=self._clock.now())
+        spec = cron_job.spec
+        timing = (spec.schedule, spec.time_zone)
+        previous = self._timings.get(request, timing)
+        self._timings[request] = timing
+        decided = plan(cron_job, jobs, now=self._clock.now(), schedule_changed=previous != timing)
         for event in decided.events:
             await self._event(cron_job, event.type, event.reason, event.message)
         status, error = await self._apply(cron_job, decided)

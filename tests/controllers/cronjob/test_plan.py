@@ -258,3 +258,12 @@ def test_record_created_is_idempotent() -> None:
 def test_job_names_are_minutes_since_the_epoch() -> None:
     """The name of a run is the CronJob's name and the minute of its schedule time."""
     assert "tick-29453760" == job_name(cron_job(), T0)  # 1767225600 s / 60
+
+
+def test_changed_schedule_starts_nothing_until_its_next_time() -> None:
+    """Right after a schedule change the due run is not started; the sync waits for the next."""
+    now = T0 + dt.timedelta(minutes=30)
+    p = plan(cron_job("*/15 * * * *"), [], now=now, schedule_changed=True)
+    assert (None, []) == (p.create, reasons(p))
+    assert p.requeue_after is not None
+    assert abs(900.1 - p.requeue_after) < 1e-6

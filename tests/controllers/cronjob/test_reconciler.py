@@ -382,3 +382,22 @@ def test_lagging_cache_does_not_make_a_running_job_unexpected() -> None:
         await body(api, clock)
 
     run(scenario)
+
+
+def test_schedule_change_waits_for_the_new_schedules_next_time() -> None:
+    """Hourly changed to every 15 minutes at 00:30: no run at once, the first at 00:45."""
+
+    async def body(api: MemoryCluster, clock: VirtualClock) -> None:
+        await api.create(new_cron_job("0 * * * *"))
+        await clock.advance(1800)
+        current = cron(api)
+        await api.update(
+            attrs.evolve(current, spec=attrs.evolve(current.spec, schedule="*/15 * * * *"))
+        )
+        await clock.advance(1)
+        assert [] == jobs(api)
+        await clock.advance(900)
+        stamps = [j.metadata.annotations[cronjob.SCHEDULED_TIMESTAMP_ANNOTATION] for j in jobs(api)]
+        assert ["2025-01-01T00:45:00Z"] == stamps
+
+    harness(body)
