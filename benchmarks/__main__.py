@@ -25,6 +25,7 @@ from benchmarks import (
     bench_cronjobs,
     bench_daemonsets,
     bench_deployments,
+    bench_endpoints,
     bench_fanout,
     bench_heartbeats,
     bench_jobs,
@@ -45,6 +46,7 @@ NAMES = (
     "scheduler-throughput",
     "heartbeats-1k-nodes-1h",
     "deployments",
+    "endpoints-1k-flapping",
     "daemonset-1k-nodes",
     "job-10k-completions",
     "cronjobs-day",
@@ -123,6 +125,25 @@ def _cronjobs(
             f"{c['runs']:,.0f} runs in {c['wall_s']:.2f} s wall = {c['speedup']:,.0f}x real "
             f"time, {c['syncs']:,.0f} syncs; planner {c['plans_per_s']:,.0f} plans/s with "
             f"{c['plan_jobs']:,.0f} finished Jobs",
+        )
+    )
+
+
+def _endpoints(
+    scale: float, records: list[dict[str, Any]], rows: list[tuple[str, str, str]]
+) -> None:
+    e = bench_endpoints.run(scale)
+    records.append({"name": "endpoints-1k-flapping", **e})
+    rows.append(
+        (
+            "Endpoints under readiness flaps",
+            f"{e['pods']:,.0f} pods, {e['nodes']:,.0f} nodes",
+            f"{e['endpoints_updates']:,.0f} Endpoints + {e['slice_updates']:,.0f} slice "
+            f"writes in {e['flap_simulated_s']:.0f} simulated s = {e['flap_wall_s']:.2f} s "
+            f"wall ({e['updates_per_s']:,.0f} Endpoints updates/s, whole cluster included); "
+            f"one sync plans in {e['endpoints_sync_ms']:.1f} ms (Endpoints), "
+            f"{e['slices_sync_ms']:.1f} ms (slices); settled {e['settle_wall_s']:.3f} s wall "
+            f"after the last flap, {e['ready_after']:,.0f} ready",
         )
     )
 
@@ -265,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         ("daemonset-1k-nodes", _daemonsets),
         ("job-10k-completions", _jobs),
         ("cronjobs-day", _cronjobs),
+        ("endpoints-1k-flapping", _endpoints),
     ):
         if name in wanted:
             bench(args.scale, records, rows)

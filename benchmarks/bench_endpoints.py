@@ -152,7 +152,10 @@ def _sync_costs(
     endpoints_memo: endpoints.Memo = endpoints.PodMemo()
     slices_memo: endpointslice.Memo = endpoints.PodMemo()
     endpoints.plan(service, current, pods, memo=endpoints_memo)
-    endpointslice.plan(service, slices, pods, memo=slices_memo)
+    # As in the controller, the stored slices hold the very endpoints the memo made
+    # (the API server keeps the objects it is given).
+    fresh = endpointslice.plan(service, [], pods, memo=slices_memo).create
+    slices = [s.with_meta(name=f"web-{i}") for i, s in enumerate(fresh)]
     costs_endpoints, costs_slices = [], []
     for i in range(SYNC_ROUNDS):
         pods = list(pods)
