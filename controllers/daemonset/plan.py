@@ -165,7 +165,7 @@ class Manage:
         delete: Pods to delete (including ``failed`` and ``succeeded``).
         failed: Failed pods among ``delete``, each with its node (for the
             ``FailedDaemonPod`` event).
-        succeeded: Succeeded pods among ``delete``.
+        succeeded: Succeeded pods among ``delete``, each with its node.
         backoff: The back-off entries after this step, by node (only those
             that changed).
         retry_after: Seconds until a failed pod kept by its back-off may be
@@ -175,7 +175,7 @@ class Manage:
     create: tuple[str, ...] = ()
     delete: tuple[Pod, ...] = ()
     failed: tuple[tuple[Pod, str], ...] = ()
-    succeeded: tuple[Pod, ...] = ()
+    succeeded: tuple[tuple[Pod, str], ...] = ()
     backoff: FrozenDict[str, FailureBackoff] = attrs.field(factory=FrozenDict)
     retry_after: float | None = None
 
@@ -226,7 +226,7 @@ def manage(
     create: list[str] = []
     delete: list[Pod] = []
     failed: list[tuple[Pod, str]] = []
-    succeeded: list[Pod] = []
+    succeeded: list[tuple[Pod, str]] = []
     changed: dict[str, FailureBackoff] = {}
     retry: float | None = None
     for name, (should_run, may_stay) in sorted(verdicts.items()):
@@ -247,7 +247,7 @@ def manage(
                     failed.append((pod, name))
                     delete.append(pod)
                 elif pod.status.phase == "Succeeded":
-                    succeeded.append(pod)
+                    succeeded.append((pod, name))
                     delete.append(pod)
                 else:
                     running.append(pod)  # already in by_age order

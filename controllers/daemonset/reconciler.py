@@ -294,12 +294,12 @@ class DaemonSetReconciler:
                 message=f"Found failed daemon pod {pod.metadata.namespace}/{pod.metadata.name}"
                 f" on node {node}, will try to kill it",
             )
-        for pod in step.succeeded:
+        for pod, node in step.succeeded:
             await self._recorder.normal(
                 ds,
                 reason="SucceededDaemonPod",
                 message=f"Found succeeded daemon pod {pod.metadata.namespace}/{pod.metadata.name}"
-                f" on node {pod.spec.node_name}, will try to delete it",
+                f" on node {node}, will try to delete it",
             )
 
     async def _sync_nodes(

@@ -173,7 +173,8 @@ def test_succeeded_pods_are_deleted() -> None:
     ds = daemonset()
     done = pod(ds, "n1", phase="Succeeded", ready_since=None)
     step = plan(ds, [node("n1")], [done], now=LATER)
-    assert (done,) == step.manage.succeeded == step.manage.delete
+    assert ((done, "n1"),) == step.manage.succeeded
+    assert (done,) == step.manage.delete
 
 
 def test_terminating_pod_blocks_a_new_one_without_surge() -> None:
