@@ -113,14 +113,16 @@ class JobReconciler:
         self._clock = clock
         self._recorder = recorder
         self._burst = burst
-        self._backoff: dict[ObjectKey, BackoffRecord] = {}
+        # By key, with the uid of the Job it belongs to: a new Job of the same name starts afresh.
+        self._backoff: dict[ObjectKey, tuple[Uid, BackoffRecord]] = {}
         # The Job as our last status write left it, with the version it replaced.
         self._written: dict[ObjectKey, tuple[ResourceVersion, Job]] = {}
         self._synced: dict[ObjectKey, tuple[float, int, bool]] = {}
 
     def backoff(self, key: ObjectKey) -> BackoffRecord:
         """The pod-failure back-off record of the Job ``key`` (empty when none)."""
-        return self._backoff.get(key, BackoffRecord())
+        found = self._backoff.get(key)
+        return BackoffRecord() if found is None else found[1]
 
     async def reconcile(self, request: Request) -> Result:
         job = self._jobs.get(request)
@@ -159,12 +161,16 @@ class JobReconciler:
             job,
             mine,
             now=self._clock.now(),
-            backoff=self._backoff.get(request),
+            backoff=self._record_of(request, uid),
             removing=removing,
             manage_pods=self._expectations.satisfied(request),
             burst=self._burst,
         )
         return await self._apply(request, job, decided, strays)
+
+    def _record_of(self, key: ObjectKey, uid: Uid) -> BackoffRecord | None:
+        found = self._backoff.get(key)
+        return None if found is None or found[0] != uid else found[1]
 
     def _forget(self, key: ObjectKey) -> None:
         self._expectations.forget(key)
@@ -191,7 +197,7 @@ class JobReconciler:
             await self._event(job, event)
         if status != job.status:
             job = await self._write(key, job, attrs.evolve(job, status=status))
-        self._backoff[key] = decided.backoff
+        self._backoff[key] = (job.metadata.uid, decided.backoff)
         unreleased = await self._release(key, [*decided.remove_finalizers, *strays])
         errors += unreleased.values()  # still tracked: counted by a retry
         final = settle(
