@@ -33,7 +33,13 @@ Differences from Kubernetes, each deliberate:
 * Orphaned ControllerRevisions are not adopted, and duplicates of the
   current revision are deleted without relabelling pods.
 * Node events that change neither labels nor taints (heartbeats) enqueue
-  nothing, before any DaemonSet is judged.
+  nothing, before any DaemonSet is judged; pod updates that change nothing a
+  sync reads (binding, container restarts) enqueue nothing either, and the
+  controller's own status writes enqueue nothing.
+* Syncs of one DaemonSet are at least :data:`MIN_SYNC_INTERVAL` apart, so a
+  burst of pod events in one virtual instant costs one sync.
+* Pods carry only the ``controller-revision-hash`` label, not the legacy
+  ``pod-template-generation`` one.
 
 Expected flow::
 
