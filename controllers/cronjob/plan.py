@@ -11,7 +11,8 @@ One sync, in order:
    latest ``completionTime`` of a succeeded Job is ``lastSuccessfulTime``; an
    active Job that no longer exists leaves ``status.active`` (``MissingJob``).
 2. Nothing is started while the CronJob is being deleted or suspended, nor
-   when its time zone or schedule is unusable (a warning event says why).
+   when its time zone or schedule is unusable (a warning event says why), nor
+   right after its schedule or time zone changed (until the new next time).
 3. The most recent unmet schedule time is found
    (:func:`~controllers.cronjob.times.most_recent_schedule_time`, honouring
    ``startingDeadlineSeconds``; more than 100 missed times is warned about

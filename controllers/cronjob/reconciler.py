@@ -95,7 +95,7 @@ class CronJobReconciler:
         self._written: dict[ObjectKey, tuple[ResourceVersion, CronJob]] = {}
         # Each CronJob's schedule and time zone at its last sync: a change
         # waits for the new schedule's next time.
-        self._timings: dict[ObjectKey, tuple[str, str | None]] = {}
+        self._timings: dict[ObjectKey, tuple[str, str, str | None]] = {}
 
     def wrote(self, cron_job: CronJob) -> bool:
         """Whether ``cron_job`` (as cached) is this reconciler's own last status write."""
@@ -117,10 +117,11 @@ class CronJobReconciler:
         jobs += await self._uncached_active(cron_job, jobs)
         cron_job = await self._fresher(cron_job, jobs)
         spec = cron_job.spec
-        timing = (spec.schedule, spec.time_zone)
+        timing = (cron_job.metadata.uid, spec.schedule, spec.time_zone)
         previous = self._timings.get(request, timing)
         self._timings[request] = timing
-        decided = plan(cron_job, jobs, now=self._clock.now(), schedule_changed=previous != timing)
+        changed = previous[0] == timing[0] and previous != timing  # same CronJob, new timing
+        decided = plan(cron_job, jobs, now=self._clock.now(), schedule_changed=changed)
         for event in decided.events:
             await self._event(cron_job, event.type, event.reason, event.message)
         status, error = await self._apply(cron_job, decided)
