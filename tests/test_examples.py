@@ -126,6 +126,19 @@ def test_08_website_controller_rolls_out_fails_over_and_finalizes() -> None:
     } == facts
 
 
+def test_09_service_traffic_moves_to_v2_and_drops_the_unready_canary() -> None:
+    """Both versions answer mid-rollout, then v2 only; the unready canary leaves, unrestarted."""
+    facts = _main("09_service_traffic")
+    during = facts["during"]
+    assert {"web:v1", "web:v2"} == set(during)
+    assert ["web:v2"] * 3 == facts["after"]
+    assert facts["canary_answered"] is True
+    assert facts["canary_not_ready"] is True
+    assert 0 == facts["canary_restarts"]
+    assert ["web:v2"] == facts["last"]
+    assert _main("09_service_traffic")["lines"] == facts["lines"]  # deterministic
+
+
 def test_demo_rolls_out_v2_step_by_step_then_undoes_to_v1() -> None:
     """The tutorial's event sequence, in both directions, ending on v1 as revision 3."""
     facts = _main("demo")
