@@ -91,6 +91,9 @@ class Plan:
             outcome is recorded in ``status``).
         create: Pods to create, one completion index (or ``None``) each.
         delete: Pods to delete.
+        release_deleted: Whether the finalizer comes off :attr:`delete` first:
+            pods stopped by a suspension or a lower parallelism are not
+            counted, while pods stopped because the Job finishes are.
         finish: The final ``Complete`` / ``Failed`` condition, added by
             :func:`settle` once every finished pod is counted.
         terminating: Pods being deleted (after this sync's deletions).
@@ -104,6 +107,7 @@ class Plan:
     remove_finalizers: tuple[Pod, ...] = ()
     create: tuple[int | None, ...] = ()
     delete: tuple[Pod, ...] = ()
+    release_deleted: bool = False
     finish: JobCondition | None = None
     terminating: int = 0
     backoff: BackoffRecord = attrs.field(factory=BackoffRecord)
@@ -281,9 +285,10 @@ def plan(
     requeue = [] if deadline_in is None else [deadline_in]
 
     change = Manage()
-    if interim is not None or final is not None:
+    stopping = interim is not None or final is not None
+    if stopping:
         change = Manage(delete=tally.active)  # a finishing Job stops every pod
-    elif interim is None and final is None and manage_pods and not deleting:
+    elif manage_pods and not deleting:
         change = manage(
             job,
             tally.active,
@@ -331,6 +336,7 @@ def plan(
         uncounted,
         prev_indexes=tally.prev_indexes,
         finishing=final is not None,
+        failing=final is not None and final[0] == FAILED,
     )
     if cut:
         requeue.append(0.0)
@@ -352,6 +358,7 @@ def plan(
         remove_finalizers=tuple(remove),
         create=change.create,
         delete=change.delete,
+        release_deleted=bool(change.delete) and not stopping,
         finish=None if final is None else condition(*final, now=now),
         terminating=terminating,
         backoff=record,

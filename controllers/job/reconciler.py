@@ -188,7 +188,7 @@ class JobReconciler:
         errors: list[Exception] = []
         status = decided.status
         if decided.delete:
-            errors += await self._delete(job, key, decided.delete)
+            errors += await self._delete(job, key, decided.delete, release=decided.release_deleted)
         elif decided.create:
             failed, create_errors = await self._create(job, key, decided.create)
             errors += create_errors
@@ -271,12 +271,27 @@ class JobReconciler:
         )
         return None
 
-    async def _delete(self, job: Job, key: ObjectKey, victims: Sequence[Pod]) -> list[Exception]:
-        self._expectations.expect_deletions(key, [p.metadata.uid for p in victims])
-        return await _concurrently([self._delete_one(job, key, pod) for pod in victims])
+    async def _delete(
+        self, job: Job, key: ObjectKey, victims: Sequence[Pod], *, release: bool
+    ) -> list[Exception]:
+        """Delete ``victims``; with ``release``, their finalizer comes off first (never counted)."""
+        uids = [p.metadata.uid for p in victims]
+        self._expectations.expect_deletions(key, uids)
+        if release:
+            self._removals.expect(key, uids)
+        return await _concurrently(
+            [self._delete_one(job, key, p, release=release) for p in victims]
+        )
 
-    async def _delete_one(self, job: Job, key: ObjectKey, pod: Pod) -> Exception | None:
+    async def _delete_one(
+        self, job: Job, key: ObjectKey, pod: Pod, *, release: bool
+    ) -> Exception | None:
         uid = pod.metadata.uid
+        if release and has_tracking_finalizer(pod):
+            error = await self._release_one(key, pod)
+            if error is not None:
+                self._expectations.deletion_observed(key, uid)
+                return error
         try:
             await self._client.delete(Pod, pod.metadata.key, preconditions=Preconditions(uid=uid))
         except (NotFoundError, ConflictError):

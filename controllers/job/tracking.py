@@ -122,9 +122,14 @@ def record_finished(
     *,
     prev_indexes: Collection[int] = frozenset(),
     finishing: bool = False,
+    failing: bool = False,
 ) -> tuple[list[Pod], UncountedTerminatedPods, frozenset[int], bool]:
     """
     Finished pods (every pod when ``finishing``) recorded before their finalizer goes.
+
+    When the Job is ``failing``, pods that did not succeed count as failed,
+    however they end; when it finishes by success, stopped pods count as
+    nothing.
 
     ``candidates`` are the pods still carrying the tracking finalizer (whose
     removal is not pending); ``prev_indexes`` the succeeded indexes already
@@ -159,7 +164,7 @@ def record_finished(
             elif index is not None and valid_index(job, pod) and index not in prev_indexes:
                 new_indexes.add(index)
         elif (
-            (failed or finishing)
+            (failed or failing)
             and uid not in seen_f
             and (not indexed or valid_index(job, pod))
             and match_pod_failure_policy(policy, pod).counts

@@ -135,7 +135,7 @@ def _apply(j: Job, pods: list[Pod], decided: Plan, serial: int) -> tuple[Job, li
     world: list[Pod] = []
     for old in pods:
         p = old.with_meta(deletion_timestamp=NOW) if old.metadata.uid in doomed else old
-        if p.metadata.uid in released:
+        if p.metadata.uid in released or (decided.release_deleted and p.metadata.uid in doomed):
             p = attrs.evolve(p, metadata=remove_finalizer(p.metadata, JOB_TRACKING_FINALIZER))
         world.append(p)
     for n, index in enumerate(decided.create):

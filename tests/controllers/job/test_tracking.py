@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from controllers.api.batch import Job, UncountedTerminatedPods
+from controllers.api.batch import Job, SuccessPolicy, SuccessPolicyRule, UncountedTerminatedPods
 from controllers.job import (
     COMPLETE,
     FAILED,
@@ -118,3 +118,21 @@ def test_at_most_max_uncounted_pods_are_recorded_per_sync() -> None:
     assert MAX_UNCOUNTED_PODS == len(uncounted.succeeded)
     assert MAX_UNCOUNTED_PODS == len(decided.remove_finalizers)
     assert 0.0 == decided.requeue_after
+
+
+def test_pods_stopped_by_a_suspension_or_a_success_are_not_counted() -> None:
+    """Suspension releases pods before deleting them; a met success policy counts them not."""
+    j = stored(job(completions=2, parallelism=2, suspend=True))
+    running = [pod(j, "a"), pod(j, "b")]
+    decided = plan(j, running, now=NOW)
+    assert (set(running), True) == (set(decided.delete), decided.release_deleted)
+    indexed = stored(job(completions=3, parallelism=3, indexed=True))
+    policy = SuccessPolicy(rules=(SuccessPolicyRule(succeeded_indexes="0"),))
+    indexed = attrs.evolve(indexed, spec=attrs.evolve(indexed.spec, success_policy=policy))
+    won = pod(indexed, "w", phase="Succeeded", exit_code=0, finished=5, index=0)
+    others = [pod(indexed, "x", index=1), pod(indexed, "y", index=2)]
+    decided = plan(indexed, [won, *others], now=NOW)
+    assert (set(others), False) == (set(decided.delete), decided.release_deleted)
+    assert {"uid-w", "uid-x", "uid-y"} == {p.metadata.uid for p in decided.remove_finalizers}
+    assert UncountedTerminatedPods() == decided.status.uncounted_terminated_pods
+    assert ("0", 1) == (decided.status.completed_indexes, decided.status.succeeded)
