@@ -24,7 +24,8 @@ same way, ``syncJobBatchPeriod``).
 
 Events on the Job, with Kubernetes' reasons and messages:
 ``SuccessfulCreate`` "Created pod: NAME", ``FailedCreate``,
-``SuccessfulDelete`` "Deleted pod: NAME", ``Completed`` "Job completed",
+``SuccessfulDelete`` "Deleted pod: NAME", ``Completed`` "Job completed"
+(with a ``TooManySucceededPods`` warning when more pods succeeded than needed),
 the failure reason with its message (warning), ``Suspended``, ``Resumed``.
 """
 
@@ -212,6 +213,12 @@ class JobReconciler:
         if decided.finish is not None and find_job_condition(final.conditions, decided.finish.type):
             self._backoff.pop(key, None)
             if decided.finish.type == COMPLETE:
+                completions = job.spec.completions
+                if completions is not None and final.succeeded > completions:
+                    message = "Too many succeeded pods running after completion count reached"
+                    await self._event(
+                        job, JobEvent(reason="TooManySucceededPods", message=message, warning=True)
+                    )
                 await self._event(job, JobEvent(reason="Completed", message="Job completed"))
             else:
                 finish = decided.finish
