@@ -189,7 +189,7 @@ class Cluster(Objects, Faults, Workloads, Services):
             daemonset.setup(manager, recorder=self._recorder("daemonset-controller"))
             cronjob.setup(manager, recorder=self._recorder("cronjob-controller"))
             endpoints.setup(manager, recorder=self._recorder("endpoint-controller"))
-            endpointslice.setup(manager)
+            endpointslice.setup(manager, recorder=self._recorder("endpoint-slice-controller"))
             for setup in self._setups:
                 setup(manager, self)
         await manager.__aenter__()

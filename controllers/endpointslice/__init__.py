@@ -108,10 +108,9 @@ def setup(
     Services are the primary kind; Pod changes enqueue the Services that
     select the pod; changes of a slice this controller manages enqueue its
     Service (but its own writes). ``workers`` is Kubernetes'
-    ``--concurrent-service-endpoint-syncs`` (5). ``recorder`` is accepted
-    for symmetry with the other controllers; no event is recorded yet.
+    ``--concurrent-service-endpoint-syncs`` (5); ``recorder`` (Kubernetes
+    uses component ``endpoint-slice-controller``) receives the failure events.
     """
-    del recorder
     reconciler = EndpointSliceReconciler(
         manager.client,
         services=manager.store(Service),
@@ -119,6 +118,7 @@ def setup(
         slices=manager.store(EndpointSlice),
         nodes=manager.store(Node),
         max_per_slice=max_per_slice,
+        recorder=recorder,
     )
 
     def slice_service(obj: Resource) -> list[ObjectKey]:

@@ -19,6 +19,9 @@ recent writes: until the cache shows a slice it created, or a newer version
 than the one it updated or deleted, the write is taken as the truth. So a
 burst of pod events never creates a slice twice or resurrects one it
 deleted. Any conflict forgets them and retries from a fresh read.
+
+Events on the Service, as Kubernetes records them: Warning
+``FailedToUpdateEndpointSlices`` when a write fails for another reason.
 """
 
 from __future__ import annotations
@@ -37,8 +40,10 @@ from controllers.endpointslice.plan import (
 )
 from reconcile import (
     AlreadyExistsError,
+    ApiError,
     Client,
     ConflictError,
+    EventRecorder,
     LabelSelector,
     NotFoundError,
     ObjectKey,
@@ -66,6 +71,7 @@ class EndpointSliceReconciler:
         nodes: The Node cache (for zones).
         max_per_slice: Most endpoints per slice (Kubernetes'
             ``--max-endpoints-per-slice``, 100).
+        recorder: Receives the failure events; none are recorded without one.
     """
 
     def __init__(
@@ -77,6 +83,7 @@ class EndpointSliceReconciler:
         slices: Store[EndpointSlice],
         nodes: Store[Node],
         max_per_slice: int,
+        recorder: EventRecorder | None = None,
     ) -> None:
         self._client = client
         self._services = services
@@ -84,6 +91,7 @@ class EndpointSliceReconciler:
         self._slices = slices
         self._nodes = nodes
         self._max = max_per_slice
+        self._recorder = recorder
         # service -> slice name -> (version replaced or _CREATED, slice written or None if deleted)
         self._written: dict[ObjectKey, dict[str, tuple[ResourceVersion, EndpointSlice | None]]] = {}
         self._writes = 0
@@ -149,6 +157,15 @@ class EndpointSliceReconciler:
         except (NotFoundError, ConflictError, AlreadyExistsError) as exc:
             self._written.pop(request, None)
             raise ConflictError(str(exc)) from exc
+        except ApiError as exc:
+            if self._recorder is not None:
+                await self._recorder.warning(
+                    service,
+                    reason="FailedToUpdateEndpointSlices",
+                    message="Error updating Endpoint Slices for Service "
+                    f"{request.namespace}/{request.name}: {exc}",
+                )
+            raise
         return Result.done()
 
     def _current(self, key: ObjectKey) -> list[EndpointSlice]:
