@@ -75,6 +75,7 @@ from controllers.job.failures import (
     is_pod_failed,
     match_pod_failure_policy,
     past_backoff_limit_on_failure,
+    replaces_only_failed,
     restarts,
 )
 from controllers.job.indexes import (
@@ -175,6 +176,7 @@ __all__ = [
     "pod_from_template",
     "record_finished",
     "remaining_backoff",
+    "replaces_only_failed",
     "restarts",
     "set_job_condition",
     "settle",

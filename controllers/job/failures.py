@@ -30,6 +30,7 @@ __all__ = [
     "is_pod_failed",
     "match_pod_failure_policy",
     "past_backoff_limit_on_failure",
+    "replaces_only_failed",
     "restarts",
 ]
 
@@ -37,6 +38,19 @@ __all__ = [
 def backoff_limit(job: Job) -> int:
     """``spec.backoffLimit``, defaulted to 6 as the API server defaults it."""
     return 6 if job.spec.backoff_limit is None else job.spec.backoff_limit
+
+
+def replaces_only_failed(job: Job) -> bool:
+    """
+    Whether a pod being deleted is replaced only once it has failed.
+
+    So with ``podReplacementPolicy: Failed``, and always with a pod failure
+    policy (whose rules read the final exit codes). Kubernetes: ``onlyReplaceFailedPods``.
+    """
+    return (
+        job.spec.pod_replacement_policy is PodReplacementPolicy.FAILED
+        or job.spec.pod_failure_policy is not None
+    )
 
 
 def is_pod_failed(pod: Pod, job: Job) -> bool:
@@ -50,7 +64,7 @@ def is_pod_failed(pod: Pod, job: Job) -> bool:
     phase = pod.status.phase
     if phase == "Failed":
         return True
-    if job.spec.pod_replacement_policy is PodReplacementPolicy.FAILED:
+    if replaces_only_failed(job):
         return False
     return pod.metadata.deletion_timestamp is not None and phase != "Succeeded"
 

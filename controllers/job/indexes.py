@@ -26,7 +26,7 @@ COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 """The annotation (and label) carrying a pod's completion index."""
 
 COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
-"""The environment variable every container of an Indexed Job's pod gets."""
+"""The environment variable every container of an Indexed Job's pod gets (from the label)."""
 
 
 def completion_index(pod: Pod) -> int | None:
@@ -45,8 +45,10 @@ def completion_index(pod: Pod) -> int | None:
 
 def format_intervals(indexes: Iterable[int]) -> str:
     """
-    ``indexes`` as a compressed interval list: ``{1, 3, 4, 5, 7}`` -> ``"1,3-5,7"``.
+    ``indexes`` as a compressed interval list: ``{1, 3, 4, 5, 7, 8}`` -> ``"1,3-5,7,8"``.
 
+    Runs of three or more become ``first-last``; a run of two is listed as
+    two indexes, as Kubernetes writes it (``orderedIntervals.String``).
     Duplicates are ignored; the empty set is ``""``.
 
     Raises:
@@ -62,7 +64,12 @@ def format_intervals(indexes: Iterable[int]) -> str:
         while i + 1 < len(ordered) and ordered[i + 1] == last + 1:
             i += 1
             last = ordered[i]
-        parts.append(str(first) if first == last else f"{first}-{last}")
+        if first == last:
+            parts.append(str(first))
+        elif last == first + 1:
+            parts.append(f"{first},{last}")  # a pair is listed, as upstream writes it
+        else:
+            parts.append(f"{first}-{last}")
         i += 1
     return ",".join(parts)
 

@@ -14,8 +14,9 @@ from collections.abc import Collection, Sequence
 
 import attrs
 
-from controllers.api.batch import Job, PodReplacementPolicy
+from controllers.api.batch import Job
 from controllers.api.core import Pod
+from controllers.job.failures import replaces_only_failed
 from controllers.job.indexes import completion_index, first_pending_indexes
 from controllers.job.pods import is_indexed
 from controllers.replicaset import pods_to_delete
@@ -66,28 +67,36 @@ def want_active(job: Job, *, active: int, succeeded: int) -> int:
     return max(0, min(completions - succeeded, parallelism(job)))
 
 
-def _age(pod: Pod) -> tuple[dt.datetime, str]:
-    created = pod.metadata.creation_timestamp
-    return (created or dt.datetime.max.replace(tzinfo=dt.UTC), pod.metadata.name)
-
-
-def _excess_indexed(
-    job: Job, active: Sequence[Pod], succeeded: Collection[int]
+def _split_indexed(
+    job: Job, active: Sequence[Pod], *, now: dt.datetime
 ) -> tuple[list[Pod], list[Pod]]:
-    """Active pods of an Indexed Job split into kept ones and ones with a bad or duplicate index."""
+    """
+    Active pods of an Indexed Job: those to remove first, and the rest.
+
+    Pods without a valid index or with one at or above ``completions`` go;
+    of several pods sharing an index, all but the one the deletion order
+    ranks last go. Kubernetes: ``appendDuplicatedIndexPodsForRemoval``.
+    """
     completions = job.spec.completions or 0
-    kept: list[Pod] = []
-    excess: list[Pod] = []
-    seen: set[int] = set()
-    # Oldest first, so the pod that has run longest keeps its index.
-    for pod in sorted(active, key=_age):
+    remove: list[Pod] = []
+    groups: dict[int, list[Pod]] = {}
+    for pod in active:
         index = completion_index(pod)
-        if index is None or index >= completions or index in succeeded or index in seen:
-            excess.append(pod)
+        if index is None or index >= completions:
+            remove.append(pod)
         else:
-            seen.add(index)
-            kept.append(pod)
-    return kept, excess
+            groups.setdefault(index, []).append(pod)
+    left: list[Pod] = []
+    for index in sorted(groups):
+        group = groups[index]
+        if len(group) == 1:
+            left.append(group[0])
+            continue
+        doomed = pods_to_delete(group, len(group) - 1, now=now)
+        gone = {p.metadata.uid for p in doomed}
+        remove.extend(doomed)
+        left.extend(p for p in group if p.metadata.uid not in gone)
+    return remove, left
 
 
 def manage(
@@ -97,6 +106,7 @@ def manage(
     succeeded: int,
     succeeded_indexes: Collection[int] = frozenset(),
     terminating: int = 0,
+    blocked_indexes: Collection[int] = frozenset(),
     backoff: float = 0.0,
     now: dt.datetime,
     burst: int = BURST_PODS,
@@ -110,30 +120,32 @@ def manage(
         succeeded: Successes so far, this sync's included (distinct indexes
             for an Indexed Job).
         succeeded_indexes: The succeeded indexes of an Indexed Job.
-        terminating: Pods being deleted; with ``podReplacementPolicy: Failed``
-            they are not replaced until they have failed.
+        terminating: Pods being deleted; when only failed pods are replaced
+            (:func:`~controllers.job.failures.replaces_only_failed`) they are
+            not replaced until they have failed.
+        blocked_indexes: Indexes no pod may be created for (those of
+            terminating pods that are not replaced yet).
         backoff: Seconds left of the pod-failure back-off
             (:func:`~controllers.job.backoff.remaining_backoff`).
         now: For the deletion order.
         burst: Most pods created or deleted.
 
     Returns:
-        At most ``burst`` creations or deletions. An Indexed Job first drops
-        pods with an invalid, out-of-range, succeeded or duplicate index;
+        At most ``burst`` creations or deletions, never both. Deletions
+        bring the active pods down to :func:`want_active`, an Indexed Job's
+        pods with an invalid, out-of-range or duplicate index first;
         creations take the lowest free indexes. No creation while ``backoff``
         is positive (``Manage.backoff`` says how long to wait).
     """
-    pods = list(active)
-    if is_indexed(job):
-        pods, excess = _excess_indexed(job, pods, succeeded_indexes)
-        if excess:
-            return Manage(delete=tuple(excess[:burst]))
-    want = want_active(job, active=len(pods), succeeded=succeeded)
-    if len(pods) > want:
-        count = min(len(pods) - want, burst)
-        return Manage(delete=pods_to_delete(pods, count, now=now))
-    diff = want - len(pods)
-    if job.spec.pod_replacement_policy is PodReplacementPolicy.FAILED:
+    want = want_active(job, active=len(active), succeeded=succeeded)
+    at_least = max(len(active) - want, 0)
+    remove, left = _split_indexed(job, active, now=now) if is_indexed(job) else ([], list(active))
+    if len(remove) < at_least:
+        remove.extend(pods_to_delete(left, at_least - len(remove), now=now))
+    if remove:
+        return Manage(delete=tuple(remove[:burst]))
+    diff = want - len(active)
+    if replaces_only_failed(job):
         diff -= terminating
     if diff <= 0:
         return Manage()
@@ -142,8 +154,11 @@ def manage(
     diff = min(diff, burst)
     if not is_indexed(job):
         return Manage(create=(None,) * diff)
-    taken = {i for i in (completion_index(p) for p in pods) if i is not None}
+    taken = {i for i in (completion_index(p) for p in active) if i is not None}
     indexes = first_pending_indexes(
-        job.spec.completions or 0, diff, succeeded=succeeded_indexes, active=taken
+        job.spec.completions or 0,
+        diff,
+        succeeded=succeeded_indexes,
+        active=taken | set(blocked_indexes),
     )
     return Manage(create=indexes)

@@ -52,6 +52,7 @@ from controllers.job.failures import (
     is_pod_failed,
     match_pod_failure_policy,
     past_backoff_limit_on_failure,
+    replaces_only_failed,
 )
 from controllers.job.indexes import completion_index, format_intervals, parse_intervals
 from controllers.job.manage import BURST_PODS, Manage, manage
@@ -295,6 +296,7 @@ def plan(
             succeeded=tally.succeeded,
             succeeded_indexes=tally.indexes,
             terminating=tally.terminating,
+            blocked_indexes=_terminating_indexes(job, pods),
             backoff=remaining_backoff(record, now=now),
             now=now,
             burst=burst,
@@ -365,6 +367,14 @@ def plan(
         requeue_after=min(requeue) if requeue else None,
         events=tuple(events),
     )
+
+
+def _terminating_indexes(job: Job, pods: Sequence[Pod]) -> frozenset[int]:
+    """Indexes of terminating pods, when they are not replaced before they fail."""
+    if not is_indexed(job) or not replaces_only_failed(job):
+        return frozenset()
+    found = (completion_index(p) for p in pods if is_terminating(p))
+    return frozenset(i for i in found if i is not None)
 
 
 def _suspension(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import attrs
 
 from controllers.api.batch import CompletionMode, Job
-from controllers.api.container import Container, EnvVar
+from controllers.api.container import Container, EnvVar, EnvVarSource, ObjectFieldSelector
 from controllers.api.core import Pod
 from controllers.job.indexes import COMPLETION_INDEX, COMPLETION_INDEX_ENV
 from reconcile import FrozenDict, ObjectMeta, owner_reference_to
@@ -43,10 +43,15 @@ def has_tracking_finalizer(pod: Pod) -> bool:
     return JOB_TRACKING_FINALIZER in pod.metadata.finalizers
 
 
-def _with_index_env(container: Container, index: str) -> Container:
+_INDEX_FIELD = f"metadata.labels['{COMPLETION_INDEX}']"
+
+
+def _with_index_env(container: Container) -> Container:
     if any(e.name == COMPLETION_INDEX_ENV for e in container.env):
         return container
-    env = EnvVar(name=COMPLETION_INDEX_ENV, value=index)
+    # Read from the pod's own label, as upstream does, so the value is never out of step.
+    source = EnvVarSource(field_ref=ObjectFieldSelector(field_path=_INDEX_FIELD, api_version="v1"))
+    env = EnvVar(name=COMPLETION_INDEX_ENV, value_from=source)
     return attrs.evolve(container, env=(*container.env, env))
 
 
@@ -57,7 +62,8 @@ def pod_from_template(job: Job, index: int | None = None) -> Pod:
     Labels add ``batch.kubernetes.io/job-name`` and
     ``batch.kubernetes.io/controller-uid``. With an ``index`` (Indexed Jobs),
     the pod gets annotation and label ``batch.kubernetes.io/job-completion-index``,
-    env ``JOB_COMPLETION_INDEX`` in every container, hostname ``<job>-<index>``
+    env ``JOB_COMPLETION_INDEX`` in every container (a ``fieldRef`` to that
+    label), hostname ``<job>-<index>``
     (unless the template sets one) and ``generateName: <job>-<index>-``;
     otherwise ``generateName: <job>-``.
     """
@@ -77,8 +83,8 @@ def pod_from_template(job: Job, index: int | None = None) -> Pod:
         prefix = f"{job.metadata.name}-{text}-"
         spec = attrs.evolve(
             spec,
-            containers=tuple(_with_index_env(c, text) for c in spec.containers),
-            init_containers=tuple(_with_index_env(c, text) for c in spec.init_containers),
+            containers=tuple(_with_index_env(c) for c in spec.containers),
+            init_containers=tuple(_with_index_env(c) for c in spec.init_containers),
             hostname=spec.hostname or f"{job.metadata.name}-{text}",
         )
     finalizers = template.metadata.finalizers

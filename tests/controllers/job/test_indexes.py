@@ -17,8 +17,8 @@ from tests.controllers.job.builders import job, pod
 
 
 def test_formats_runs_as_intervals() -> None:
-    """{1, 3, 4, 5, 7} is written "1,3-5,7"; the empty set is ""."""
-    assert "1,3-5,7" == format_intervals([7, 3, 5, 4, 1, 3])
+    """{1, 3, 4, 5, 7, 8} is written "1,3-5,7,8" (a pair is listed); the empty set is ""."""
+    assert "1,3-5,7,8" == format_intervals([7, 3, 5, 4, 1, 3, 8])
     assert "" == format_intervals([])
     assert "0" == format_intervals([0])
 
@@ -31,10 +31,16 @@ def test_interval_lists_round_trip(indexes: set[int]) -> None:
 
 @given(st.sets(st.integers(0, 500), min_size=1))
 def test_interval_lists_are_compressed(indexes: set[int]) -> None:
-    """No two intervals of the list touch: each run is one part."""
+    """Each run of three or more is one part; single indexes and pairs are listed."""
     parts = format_intervals(indexes).split(",")
-    runs = sum(1 for i in indexes if i - 1 not in indexes)
-    assert runs == len(parts)
+    starts = [i for i in indexes if i - 1 not in indexes]
+    lengths = []
+    for start in starts:
+        end = start
+        while end + 1 in indexes:
+            end += 1
+        lengths.append(end - start + 1)
+    assert sum(2 if n == 2 else 1 for n in lengths) == len(parts)
 
 
 def test_parse_drops_indexes_beyond_completions() -> None:

@@ -16,7 +16,7 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controllers.api.batch import Job
+from controllers.api.batch import Job, PodReplacementPolicy
 from controllers.api.core import Pod
 from controllers.job import (
     JOB_TRACKING_FINALIZER,
@@ -206,3 +206,26 @@ def test_finished_job_only_releases_pods(world: tuple[Job, list[Pod]]) -> None:
     if any(c.type in ("Complete", "Failed") for c in j.status.conditions):
         again = plan(j, pods, now=NOW + dt.timedelta(seconds=5))
         assert (j.status, (), ()) == (again.status, again.create, again.delete)
+
+
+def test_indexed_duplicates_and_strays_are_deleted_first() -> None:
+    """Two pods of index 0 and one of index 9 (of 3): the later duplicate and the stray go."""
+    j = stored(job(indexed=True, completions=3, parallelism=3))
+    older = pod(j, "a", index=0, created=1, ready=True)
+    newer = pod(j, "b", index=0, created=5)
+    stray = pod(j, "c", index=9, created=2)
+    keep = pod(j, "d", index=1, created=2)
+    change = manage(j, [older, newer, stray, keep], succeeded=0, now=NOW)
+    assert {"c", "b"} == {p.metadata.name for p in change.delete}
+    assert () == change.create
+
+
+def test_terminating_pods_block_their_index_when_only_failed_pods_are_replaced() -> None:
+    """podReplacementPolicy Failed: a terminating pod's index waits until it has failed."""
+    j = stored(job(indexed=True, completions=2, parallelism=2))
+    j = attrs.evolve(
+        j, spec=attrs.evolve(j.spec, pod_replacement_policy=PodReplacementPolicy.FAILED)
+    )
+    leaving = pod(j, "a", index=0, deleting=50)
+    decided = plan(j, [leaving], now=NOW)
+    assert (1,) == decided.create

@@ -192,8 +192,11 @@ def test_indexed_job_completes_each_index_once() -> None:
         )
         for p in pods:
             index = p.metadata.labels[COMPLETION_INDEX]
-            env = {e.name: e.value for e in p.spec.containers[0].env}
-            assert index == env[COMPLETION_INDEX_ENV]
+            [env] = [e for e in p.spec.containers[0].env if e.name == COMPLETION_INDEX_ENV]
+            assert env.value_from is not None
+            assert env.value_from.field_ref is not None
+            path = env.value_from.field_ref.field_path
+            assert f"metadata.labels['{COMPLETION_INDEX}']" == path
             assert f"work-{index}" == p.spec.hostname
             assert p.metadata.name.startswith(f"work-{index}-")
 

@@ -40,10 +40,12 @@ def test_indexed_pods_carry_their_index_everywhere() -> None:
     p = pod_from_template(J, 2)
     assert "2" == p.metadata.annotations[COMPLETION_INDEX]
     assert "2" == p.metadata.labels[COMPLETION_INDEX]
-    assert all(
-        any(e.name == COMPLETION_INDEX_ENV and e.value == "2" for e in c.env)
-        for c in p.spec.containers
-    )
+    path = f"metadata.labels['{COMPLETION_INDEX}']"
+    for c in p.spec.containers:
+        [env] = [e for e in c.env if e.name == COMPLETION_INDEX_ENV]
+        assert env.value_from is not None
+        assert env.value_from.field_ref is not None
+        assert path == env.value_from.field_ref.field_path
     assert "work-2" == p.spec.hostname
     assert "work-2-" == p.metadata.generate_name
 
