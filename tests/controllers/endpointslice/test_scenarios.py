@@ -92,3 +92,23 @@ def test_endpoints_carry_the_zone_of_their_node() -> None:
         return {(e.node_name, e.zone) for e in s.endpoints or ()}
 
     assert {("node-1", "zone-a"), ("node-2", None)} == scenario(body)
+
+
+def test_a_burst_of_pods_fills_slices_of_100_without_duplicates() -> None:
+    """150 pods created at once: two slices, every pod in exactly one, none created twice."""
+
+    async def body(cluster: Cluster) -> tuple[list[int], int, int]:
+        await cluster.apply(service_yaml())
+        await cluster.apply(deployment_yaml(replicas=150))
+        await cluster.settle()
+        held = [
+            e.target_ref.name for s in slices(cluster) for e in s.endpoints or () if e.target_ref
+        ]
+        ready = [e for s in slices(cluster) for e in s.endpoints or () if e.conditions.ready]
+        sizes = sorted(len(s.endpoints or ()) for s in slices(cluster))
+        return sizes, len(set(held)) - len(held), len(ready)
+
+    sizes, duplicates, ready = scenario(body)
+    assert [50, 100] == sizes
+    assert 0 == duplicates
+    assert 150 == ready
