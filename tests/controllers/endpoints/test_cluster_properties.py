@@ -104,7 +104,7 @@ def check(cluster: controllers.Cluster) -> None:
             assert wanted[tuple(s.ports or ())][endpoint_key(e)] == e
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.data(), st.booleans(), st.booleans(), st.integers(1, 6), steps)
 def test_endpoints_follow_pods_at_every_settle(
     data: st.DataObject, publish: bool, metrics: bool, count: int, story: list[Step]
