@@ -57,7 +57,7 @@ class Response:
     node: str | None
 
     def __str__(self) -> str:
-        return f"{self.pod} ({self.ip}:{self.port} on {self.node})"
+        return f"{self.pod or self.ip} ({self.ip}:{self.port} on {self.node or 'no node'})"
 
 
 @attrs.define
