@@ -7,7 +7,8 @@ completions is unset), ``NonIndexed`` and ``Indexed`` completion modes, the
 ``backoffLimit`` (failed pods under ``restartPolicy: Never``, container
 restarts under ``OnFailure``), the pod-failure back-off, the active
 deadline, suspend and resume, ``podFailurePolicy`` (``FailJob``, ``Ignore``,
-``Count``), an Indexed Job's ``successPolicy``, pods tracked with the
+``Count``, ``FailIndex``), an Indexed Job's ``backoffLimitPerIndex`` and
+``maxFailedIndexes`` and its ``successPolicy``, pods tracked with the
 ``batch.kubernetes.io/job-tracking`` finalizer and
 ``status.uncountedTerminatedPods`` so that no finished pod is lost or
 counted twice (also across a restart), the interim ``FailureTarget`` /
@@ -18,6 +19,7 @@ Decisions are pure: :mod:`~controllers.job.plan` (one sync),
 :mod:`~controllers.job.manage` (how many pods), :mod:`~controllers.job.tracking`
 (counting finished pods once), :mod:`~controllers.job.backoff`,
 :mod:`~controllers.job.failures`, :mod:`~controllers.job.indexes`,
+:mod:`~controllers.job.perindex`, :mod:`~controllers.job.success`,
 :mod:`~controllers.job.conditions` and :mod:`~controllers.job.pods`. The
 :mod:`~controllers.job.reconciler` reads the caches and writes;
 :mod:`~controllers.job.watches` turns Pod events into work.
@@ -28,8 +30,6 @@ Differences from Kubernetes, each deliberate:
   owns the pods it created (controller reference) and labels them with
   ``batch.kubernetes.io/job-name`` and ``batch.kubernetes.io/controller-uid``.
   Orphan pods are never adopted.
-* ``backoffLimitPerIndex``, ``maxFailedIndexes`` and the ``FailIndex``
-  action are not implemented (``FailIndex`` counts as ``Count``).
 * A pod-triggered sync runs at once when the previous sync is more than a
   batch period old, instead of always waiting a period.
 
@@ -87,8 +87,20 @@ from controllers.job.indexes import (
     parse_intervals,
 )
 from controllers.job.manage import BURST_PODS, Manage, manage, want_active
+from controllers.job.perindex import (
+    PerIndex,
+    creatable_indexes,
+    has_backoff_limit_per_index,
+    index_failure_count,
+    index_ignored_failure_count,
+    is_index_failed,
+    next_failure_counts,
+    per_index,
+)
 from controllers.job.plan import JobEvent, Plan, past_active_deadline, plan
 from controllers.job.pods import (
+    INDEX_FAILURE_COUNT,
+    INDEX_IGNORED_FAILURE_COUNT,
     JOB_NAME_LABEL,
     JOB_TRACKING_FINALIZER,
     has_tracking_finalizer,
@@ -131,6 +143,8 @@ __all__ = [
     "DEFAULT_POD_FAILURE_BACKOFF",
     "FAILED",
     "FAILURE_TARGET",
+    "INDEX_FAILURE_COUNT",
+    "INDEX_IGNORED_FAILURE_COUNT",
     "INDEX_TRACKED",
     "JOB_NAME_LABEL",
     "JOB_TRACKING_FINALIZER",
@@ -146,6 +160,7 @@ __all__ = [
     "JobPodObserver",
     "JobReconciler",
     "Manage",
+    "PerIndex",
     "Plan",
     "PolicyMatch",
     "Reason",
@@ -155,12 +170,17 @@ __all__ = [
     "completion_index",
     "condition",
     "count_uncounted",
+    "creatable_indexes",
     "find_job_condition",
     "finish_time",
     "finished_condition_time",
     "first_pending_indexes",
     "format_intervals",
+    "has_backoff_limit_per_index",
     "has_tracking_finalizer",
+    "index_failure_count",
+    "index_ignored_failure_count",
+    "is_index_failed",
     "is_job_finished",
     "is_pod_failed",
     "is_terminating",
@@ -168,9 +188,11 @@ __all__ = [
     "manage",
     "match_pod_failure_policy",
     "match_success_policy",
+    "next_failure_counts",
     "parse_intervals",
     "past_active_deadline",
     "past_backoff_limit_on_failure",
+    "per_index",
     "plan",
     "pod_changed",
     "pod_from_template",

@@ -47,6 +47,8 @@ class Reason:
     POD_FAILURE_POLICY = "PodFailurePolicy"
     COMPLETIONS_REACHED = "CompletionsReached"
     SUCCESS_POLICY = "SuccessPolicy"
+    FAILED_INDEXES = "FailedIndexes"
+    MAX_FAILED_INDEXES_EXCEEDED = "MaxFailedIndexesExceeded"
     SUSPENDED = "JobSuspended"
     RESUMED = "JobResumed"
 
@@ -55,6 +57,10 @@ MESSAGES = {
     Reason.BACKOFF_LIMIT_EXCEEDED: "Job has reached the specified backoff limit",
     Reason.DEADLINE_EXCEEDED: "Job was active longer than specified deadline",
     Reason.COMPLETIONS_REACHED: "Reached expected number of succeeded pods",
+    Reason.FAILED_INDEXES: "Job has failed indexes",
+    Reason.MAX_FAILED_INDEXES_EXCEEDED: (
+        "Job has exceeded the specified maximal number of failed indexes"
+    ),
     Reason.SUSPENDED: "Job suspended",
     Reason.RESUMED: "Job resumed",
 }

@@ -27,7 +27,7 @@ O(every pod the Job ever ran)).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import attrs
 
@@ -56,6 +56,13 @@ from controllers.job.failures import (
 )
 from controllers.job.indexes import completion_index, format_intervals, parse_intervals
 from controllers.job.manage import BURST_PODS, Manage, manage
+from controllers.job.perindex import (
+    PerIndex,
+    creatable_indexes,
+    has_backoff_limit_per_index,
+    next_failure_counts,
+    per_index,
+)
 from controllers.job.pods import has_tracking_finalizer, is_indexed
 from controllers.job.success import match_success_policy
 from controllers.job.tracking import (
@@ -91,6 +98,8 @@ class Plan:
         remove_finalizers: Pods whose tracking finalizer comes off (their
             outcome is recorded in ``status``).
         create: Pods to create, one completion index (or ``None``) each.
+        failure_counts: With ``backoffLimitPerIndex``, the failure and
+            ignored-failure counts each created index's pod starts with.
         delete: Pods to delete.
         release_deleted: Whether the finalizer comes off :attr:`delete` first:
             pods stopped by a suspension or a lower parallelism are not
@@ -107,6 +116,7 @@ class Plan:
     status: JobStatus
     remove_finalizers: tuple[Pod, ...] = ()
     create: tuple[int | None, ...] = ()
+    failure_counts: Mapping[int, tuple[int, int]] = attrs.field(factory=dict)
     delete: tuple[Pod, ...] = ()
     release_deleted: bool = False
     finish: JobCondition | None = None
@@ -205,14 +215,15 @@ _Outcome = tuple[str, str, str]  # condition type, reason, message
 
 
 def _judge(
-    job: Job, tally: _Tally, *, now: dt.datetime
+    job: Job, tally: _Tally, failed_indexes: frozenset[int] | None, *, now: dt.datetime
 ) -> tuple[_Outcome | None, _Outcome | None, float | None]:
     """
     The interim condition to write now, the final one, and when the deadline falls due.
 
     First that applies: an existing ``FailureTarget`` (final ``Failed``) or
     ``SuccessCriteriaMet`` (final ``Complete``), a ``FailJob`` rule, the
-    backoff limit, the active deadline, an Indexed Job's success policy.
+    backoff limit, the active deadline, failed indexes (``backoffLimitPerIndex``),
+    an Indexed Job's success policy.
     """
     conditions = job.status.conditions
     target = find_job_condition(conditions, FAILURE_TARGET)
@@ -235,6 +246,16 @@ def _judge(
     due: float | None = None
     if deadline is not None and not job.spec.suspend and start is not None:
         due = deadline - (now - start).total_seconds()
+    if failed_indexes is not None:
+        most = job.spec.max_failed_indexes
+        if most is not None and len(failed_indexes) > most:
+            reason = Reason.MAX_FAILED_INDEXES_EXCEEDED
+        elif failed_indexes and len(failed_indexes) + tally.succeeded >= (
+            job.spec.completions or 0
+        ):
+            reason = Reason.FAILED_INDEXES
+        if reason is not None:
+            return (FAILURE_TARGET, reason, MESSAGES[reason]), None, None
     if is_indexed(job):
         met = match_success_policy(
             job.spec.success_policy, job.spec.completions or 0, tally.indexes
@@ -282,48 +303,34 @@ def plan(
     job = attrs.evolve(job, status=status)
     tally = _tally(job, status, pods, candidates)
     record = update_backoff(backoff or BackoffRecord(), tally.new_succeeded, tally.new_failed)
-    interim, final, deadline_in = _judge(job, tally, now=now)
+    indexes = None
+    if has_backoff_limit_per_index(job):
+        indexes = per_index(job, status, candidates, active=tally.active, succeeded=tally.indexes)
+    interim, final, deadline_in = _judge(
+        job, tally, None if indexes is None else indexes.failed, now=now
+    )
     requeue = [] if deadline_in is None else [deadline_in]
 
-    change = Manage()
     stopping = interim is not None or final is not None
     if stopping:
         change = Manage(delete=tally.active)  # a finishing Job stops every pod
     elif manage_pods and not deleting:
-        change = manage(
-            job,
-            tally.active,
-            succeeded=tally.succeeded,
-            succeeded_indexes=tally.indexes,
-            terminating=tally.terminating,
-            blocked_indexes=_terminating_indexes(job, pods),
-            backoff=remaining_backoff(record, now=now),
-            now=now,
-            burst=burst,
-        )
+        change = _manage(job, pods, tally, indexes, record, now=now, burst=burst)
         if change.backoff is not None:
             requeue.append(change.backoff)
+    else:
+        change = Manage()
     remaining = len(tally.active) - len(change.delete) + len(change.create)
     ready = sum(1 for p in tally.active if is_pod_ready(p))
     ready -= sum(1 for p in change.delete if is_pod_ready(p))
     terminating = tally.terminating + len(change.delete)
 
-    conditions = status.conditions
     events: list[JobEvent] = []
     if interim is None and final is None:
-        completions = job.spec.completions
-        wanted = 1 if completions is None else completions
-        if (
-            tally.succeeded >= wanted
-            and (completions is not None or tally.succeeded > 0)
-            and (remaining == 0)
-        ):
-            reason = Reason.COMPLETIONS_REACHED
-            interim = (SUCCESS_CRITERIA_MET, reason, MESSAGES[reason])
-        elif manage_pods and not deleting:
-            conditions, events = _suspension(job, conditions, now=now)
-            if events and not suspended:
-                status = attrs.evolve(status, start_time=now)  # resumed: the deadline restarts
+        interim, status, events = _progress(
+            job, status, tally.succeeded, remaining, managed=manage_pods and not deleting, now=now
+        )
+    conditions = status.conditions
     if interim is not None:
         type_, reason, message = interim
         conditions = set_job_condition(
@@ -339,14 +346,17 @@ def plan(
         prev_indexes=tally.prev_indexes,
         finishing=final is not None,
         failing=final is not None and final[0] == FAILED,
+        keep=frozenset()
+        if indexes is None
+        else frozenset(p.metadata.uid for p in indexes.delayed.values()),
     )
     if cut:
         requeue.append(0.0)
     if is_indexed(job):
-        indexes = tally.prev_indexes | new_indexes
-        status = attrs.evolve(
-            status, completed_indexes=format_intervals(indexes), succeeded=len(indexes)
-        )
+        done = tally.prev_indexes | new_indexes
+        status = attrs.evolve(status, completed_indexes=format_intervals(done), succeeded=len(done))
+    if indexes is not None:
+        status = attrs.evolve(status, failed_indexes=format_intervals(indexes.failed))
     status = attrs.evolve(
         status,
         active=remaining,
@@ -359,6 +369,13 @@ def plan(
         status=status,
         remove_finalizers=tuple(remove),
         create=change.create,
+        failure_counts={}
+        if indexes is None
+        else {
+            i: next_failure_counts(job, indexes.delayed.get(i))
+            for i in change.create
+            if i is not None
+        },
         delete=change.delete,
         release_deleted=bool(change.delete) and not stopping,
         finish=None if final is None else condition(*final, now=now),
@@ -367,6 +384,61 @@ def plan(
         requeue_after=min(requeue) if requeue else None,
         events=tuple(events),
     )
+
+
+def _progress(
+    job: Job, status: JobStatus, succeeded: int, remaining: int, *, managed: bool, now: dt.datetime
+) -> tuple[_Outcome | None, JobStatus, list[JobEvent]]:
+    """
+    ``SuccessCriteriaMet`` once enough pods succeeded and none is active; else,
+    when pods were managed, the ``Suspended`` condition (resuming restarts ``startTime``).
+    """
+    completions = job.spec.completions
+    if completions is None:
+        complete = succeeded > 0 and remaining == 0
+    else:
+        complete = succeeded >= completions and remaining == 0
+    if complete:
+        reason = Reason.COMPLETIONS_REACHED
+        return (SUCCESS_CRITERIA_MET, reason, MESSAGES[reason]), status, []
+    if not managed:
+        return None, status, []
+    conditions, events = _suspension(job, status.conditions, now=now)
+    status = attrs.evolve(status, conditions=conditions)
+    if events and not job.spec.suspend:
+        status = attrs.evolve(status, start_time=now)  # resumed: the deadline restarts
+    return None, status, events
+
+
+def _manage(
+    job: Job,
+    pods: Sequence[Pod],
+    tally: _Tally,
+    indexes: PerIndex | None,
+    record: BackoffRecord,
+    *,
+    now: dt.datetime,
+    burst: int,
+) -> Manage:
+    """:func:`~controllers.job.manage.manage`, with each index's own back-off when per index."""
+    blocked = _terminating_indexes(job, pods)
+    if indexes is not None:
+        blocked |= indexes.failed
+    change = manage(
+        job,
+        tally.active,
+        succeeded=tally.succeeded,
+        succeeded_indexes=tally.indexes,
+        terminating=tally.terminating,
+        blocked_indexes=blocked,
+        backoff=0.0 if indexes is not None else remaining_backoff(record, now=now),
+        now=now,
+        burst=burst,
+    )
+    if indexes is None or not change.create:
+        return change
+    now_ready, wait = creatable_indexes(change.create, indexes.delayed, now=now)
+    return attrs.evolve(change, create=now_ready, backoff=wait)
 
 
 def _terminating_indexes(job: Job, pods: Sequence[Pod]) -> frozenset[int]:

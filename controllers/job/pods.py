@@ -19,6 +19,8 @@ from reconcile import FrozenDict, ObjectMeta, owner_reference_to
 
 __all__ = [
     "CONTROLLER_UID_LABEL",
+    "INDEX_FAILURE_COUNT",
+    "INDEX_IGNORED_FAILURE_COUNT",
     "JOB_NAME_LABEL",
     "JOB_TRACKING_FINALIZER",
     "has_tracking_finalizer",
@@ -30,6 +32,8 @@ JOB_TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 """Every pod a Job creates carries it until the Job has counted the pod's outcome."""
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+INDEX_FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count"
+INDEX_IGNORED_FAILURE_COUNT = "batch.kubernetes.io/job-index-ignored-failure-count"
 CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
 
 
@@ -55,7 +59,9 @@ def _with_index_env(container: Container) -> Container:
     return attrs.evolve(container, env=(*container.env, env))
 
 
-def pod_from_template(job: Job, index: int | None = None) -> Pod:
+def pod_from_template(
+    job: Job, index: int | None = None, *, failures: tuple[int, int] | None = None
+) -> Pod:
     """
     A new pod for ``job``, controlled by it, with the tracking finalizer.
 
@@ -65,7 +71,9 @@ def pod_from_template(job: Job, index: int | None = None) -> Pod:
     env ``JOB_COMPLETION_INDEX`` in every container (a ``fieldRef`` to that
     label), hostname ``<job>-<index>``
     (unless the template sets one) and ``generateName: <job>-<index>-``;
-    otherwise ``generateName: <job>-``.
+    otherwise ``generateName: <job>-``. ``failures`` (with
+    ``backoffLimitPerIndex``) are the index's failure and ignored-failure
+    counts, written as annotations (the ignored one only when non-zero).
     """
     template = job.spec.template
     labels = {
@@ -81,6 +89,10 @@ def pod_from_template(job: Job, index: int | None = None) -> Pod:
         labels[COMPLETION_INDEX] = text
         annotations[COMPLETION_INDEX] = text
         prefix = f"{job.metadata.name}-{text}-"
+        if failures is not None:
+            annotations[INDEX_FAILURE_COUNT] = str(failures[0])
+            if failures[1]:
+                annotations[INDEX_IGNORED_FAILURE_COUNT] = str(failures[1])
         spec = attrs.evolve(
             spec,
             containers=tuple(_with_index_env(c) for c in spec.containers),

@@ -32,7 +32,7 @@ the failure reason with its message (warning), ``Suspended``, ``Resumed``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 
 import attrs
 
@@ -191,7 +191,9 @@ class JobReconciler:
         if decided.delete:
             errors += await self._delete(job, key, decided.delete, release=decided.release_deleted)
         elif decided.create:
-            failed, create_errors = await self._create(job, key, decided.create)
+            failed, create_errors = await self._create(
+                job, key, decided.create, decided.failure_counts
+            )
             errors += create_errors
             status = attrs.evolve(status, active=status.active - failed)
         for event in decided.events:
@@ -246,7 +248,11 @@ class JobReconciler:
     # -- pods ------------------------------------------------------------------------------
 
     async def _create(
-        self, job: Job, key: ObjectKey, indexes: Sequence[int | None]
+        self,
+        job: Job,
+        key: ObjectKey,
+        indexes: Sequence[int | None],
+        failures: Mapping[int, tuple[int, int]],
     ) -> tuple[int, list[Exception]]:
         """Create pods in slow-start batches; returns how many were not created, and errors."""
         self._expectations.expect_creations(key, len(indexes))
@@ -255,7 +261,10 @@ class JobReconciler:
         shared = pod_from_template(job) if indexes and indexes[0] is None else None
         for size in slow_start_batches(len(indexes)):
             batch = indexes[created : created + size]
-            pods = [shared or pod_from_template(job, i) for i in batch]
+            pods = [
+                shared or pod_from_template(job, i, failures=None if i is None else failures.get(i))
+                for i in batch
+            ]
             errors = await _concurrently([self._create_one(job, pod) for pod in pods])
             created += size - len(errors)
             if errors:

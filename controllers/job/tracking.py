@@ -123,13 +123,15 @@ def record_finished(
     prev_indexes: Collection[int] = frozenset(),
     finishing: bool = False,
     failing: bool = False,
+    keep: Collection[Uid] = frozenset(),
 ) -> tuple[list[Pod], UncountedTerminatedPods, frozenset[int], bool]:
     """
     Finished pods (every pod when ``finishing``) recorded before their finalizer goes.
 
     When the Job is ``failing``, pods that did not succeed count as failed,
     however they end; when it finishes by success, stopped pods count as
-    nothing.
+    nothing. Pods in ``keep`` (failed pods awaiting their replacement, with
+    ``backoffLimitPerIndex``) are left alone unless the Job finishes.
 
     ``candidates`` are the pods still carrying the tracking finalizer (whose
     removal is not pending); ``prev_indexes`` the succeeded indexes already
@@ -153,6 +155,8 @@ def record_finished(
         releasable = phase == "Succeeded" or (failed and (policy is None or phase == "Failed"))
         if not (finishing or deleting or releasable):
             continue
+        if not (finishing or deleting) and pod.metadata.uid in keep:
+            continue  # its index failure count still has to reach its replacement
         remove.append(pod)
         uid = pod.metadata.uid
         if phase == "Succeeded" and uid not in seen_f:
