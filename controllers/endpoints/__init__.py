@@ -7,7 +7,8 @@ terminal and have an IP are listed, ready ones in ``addresses`` and the
 others in ``notReadyAddresses`` (every one in ``addresses`` with
 ``publishNotReadyAddresses``, terminating ones left out without it); named
 target ports are resolved per pod; subsets are repacked so that the object
-is deterministic; more than 1,000 addresses are truncated. The Endpoints is
+is deterministic; more than 1,000 addresses are truncated; each write
+carries ``endpoints.kubernetes.io/last-change-trigger-time``. The Endpoints is
 labelled with the Service's labels (plus ``service.kubernetes.io/headless``
 for a headless Service and ``endpoints.kubernetes.io/managed-by``) and, as
 in Kubernetes, has no owner reference.
@@ -22,9 +23,6 @@ work (also for the EndpointSlice controller).
 
 Differences from Kubernetes, each deliberate:
 
-* The ``endpoints.kubernetes.io/last-change-trigger-time`` annotation is
-  not written (it is optional upstream too, and would make every write
-  carry a time).
 * A Service that loses its selector (or becomes ExternalName) gets the
   Endpoints this controller wrote deleted; Kubernetes leaves it stale until
   the Service is deleted. A user's Endpoints is never touched.
@@ -72,6 +70,12 @@ from controllers.endpoints.pods import (
 )
 from controllers.endpoints.reconciler import EndpointsReconciler
 from controllers.endpoints.repack import Row, address_key, pack, port_key, repack_subsets
+from controllers.endpoints.trigger import (
+    TRIGGER_TIME_ANNOTATION,
+    TriggerTimes,
+    format_trigger_time,
+    pod_trigger_time,
+)
 from controllers.endpoints.truncate import MAX_CAPACITY, OVER_CAPACITY_ANNOTATION, truncate
 from controllers.endpoints.watches import (
     INDEX_SELECTOR,
@@ -101,16 +105,19 @@ __all__ = [
     "MAX_CAPACITY",
     "MISSING",
     "OVER_CAPACITY_ANNOTATION",
+    "TRIGGER_TIME_ANNOTATION",
     "EndpointsPlan",
     "EndpointsReconciler",
     "Memo",
     "PodMemo",
     "Row",
     "ServicesOfPod",
+    "TriggerTimes",
     "address_key",
     "endpoints_for",
     "endpoints_labels",
     "find_port",
+    "format_trigger_time",
     "hostname_for",
     "ip_family",
     "is_headless",
@@ -121,6 +128,7 @@ __all__ = [
     "pod_endpoints_changed",
     "pod_ip",
     "pod_row",
+    "pod_trigger_time",
     "port_key",
     "repack_subsets",
     "selector_pair",

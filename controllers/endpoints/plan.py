@@ -12,7 +12,8 @@ Kubernetes: ``syncService`` in pkg/controller/endpoint/endpoints_controller.go.
   lacking a named port is left out of that port only).
 * :func:`plan` compares that with the stored Endpoints and says whether to
   create, update or delete it. Nothing is written when the subsets, the
-  labels and the over-capacity annotation are unchanged.
+  labels and the over-capacity annotation are unchanged; a write carries
+  the ``last-change-trigger-time`` annotation it is given.
 
 Ownership: like Kubernetes, the Endpoints has no owner reference; the
 controller marks the ones it writes with :data:`MANAGED_BY_LABEL`
@@ -24,6 +25,7 @@ it is never written or deleted.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 import attrs
@@ -47,6 +49,7 @@ from controllers.endpoints.pods import (
     should_pod_be_in_endpoints,
 )
 from controllers.endpoints.repack import Row, pack
+from controllers.endpoints.trigger import TRIGGER_TIME_ANNOTATION, format_trigger_time
 from controllers.endpoints.truncate import MAX_CAPACITY, OVER_CAPACITY_ANNOTATION, truncate
 from reconcile import FrozenDict, ObjectMeta, ObjectReference
 
@@ -187,6 +190,7 @@ def plan(
     pods: Iterable[Pod],
     *,
     memo: Memo | None = None,
+    trigger_time: dt.datetime | None = None,
 ) -> EndpointsPlan:
     """
     What to write so that ``existing`` (the stored Endpoints, if any) serves ``service``.
@@ -194,7 +198,10 @@ def plan(
     ``service`` is ``None`` when it no longer exists. Guarantees: the plan
     never touches an Endpoints this controller did not write unless the
     Service selects pods; applying the plan and planning again (same
-    inputs) gives an empty plan.
+    inputs) gives an empty plan. A write carries ``trigger_time`` (see
+    :mod:`~controllers.endpoints.trigger`) as the
+    ``endpoints.kubernetes.io/last-change-trigger-time`` annotation, or
+    drops it when ``None``; the annotation never causes a write by itself.
     """
     if service is None or not selects(service):
         if existing is not None and is_managed(existing):
@@ -204,6 +211,8 @@ def plan(
     labels = endpoints_labels(service)
     if existing is None:
         annotations = {OVER_CAPACITY_ANNOTATION: "truncated"} if truncated else {}
+        if trigger_time is not None:
+            annotations[TRIGGER_TIME_ANNOTATION] = format_trigger_time(trigger_time)
         meta = ObjectMeta(
             name=service.metadata.name,
             namespace=service.metadata.namespace,
@@ -219,9 +228,14 @@ def plan(
     if (
         existing.subsets == subsets
         and existing.metadata.labels == labels
-        and existing.metadata.annotations == annotations
+        and existing.metadata.annotations.get(OVER_CAPACITY_ANNOTATION)
+        == annotations.get(OVER_CAPACITY_ANNOTATION)
     ):
-        return EndpointsPlan()
+        return EndpointsPlan()  # the trigger time alone is no reason to write
+    if trigger_time is not None:
+        annotations[TRIGGER_TIME_ANNOTATION] = format_trigger_time(trigger_time)
+    else:
+        annotations.pop(TRIGGER_TIME_ANNOTATION, None)
     meta = attrs.evolve(existing.metadata, labels=labels, annotations=FrozenDict(annotations))
     return EndpointsPlan(update=attrs.evolve(existing, metadata=meta, subsets=subsets))
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from controllers.api.core import Endpoints, Pod, Service
 from controllers.endpoints.memo import PodMemo
 from controllers.endpoints.plan import Memo, plan, selects
+from controllers.endpoints.trigger import TriggerTimes
 from reconcile import (
     AlreadyExistsError,
     ApiError,
@@ -74,6 +75,7 @@ class EndpointsReconciler:
         self._written: dict[ObjectKey, tuple[ResourceVersion, Endpoints | None]] = {}
         self._writes = 0
         self._memos: dict[ObjectKey, Memo] = {}
+        self._triggers = TriggerTimes()
 
     @property
     def writes(self) -> int:
@@ -101,7 +103,10 @@ class EndpointsReconciler:
             pods = self._pods.list(namespace=request.namespace, labels=selector)
         else:
             self._memos.pop(request, None)
-        change = plan(service, existing, pods, memo=memo)
+        trigger = None if service is None else self._triggers.compute(service, pods)
+        if service is None:
+            self._triggers.forget(request)
+        change = plan(service, existing, pods, memo=memo, trigger_time=trigger)
         memo.retain(pods)
         if change.empty:
             return Result.done()
