@@ -250,6 +250,23 @@ def _job_spec(errors: Errors, spec: JobSpec, path: str) -> None:
                 field=f"{path}.completions", type=REQUIRED, detail="when completion mode is Indexed"
             )
         )
+    indexed = spec.completion_mode is CompletionMode.INDEXED
+    if spec.backoff_limit_per_index is not None and not indexed:
+        errors.append(
+            FieldError(
+                field=f"{path}.backoffLimitPerIndex",
+                value=spec.backoff_limit_per_index,
+                detail="requires indexed completion mode",
+            )
+        )
+    if spec.max_failed_indexes is not None and spec.backoff_limit_per_index is None:
+        errors.append(
+            FieldError(
+                field=f"{path}.maxFailedIndexes",
+                value=spec.max_failed_indexes,
+                detail="requires backoffLimitPerIndex",
+            )
+        )
     if spec.pod_failure_policy is not None:
         restart = spec.template.spec.restart_policy
         _pod_failure_policy(errors, spec.pod_failure_policy, restart, path)

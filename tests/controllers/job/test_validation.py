@@ -64,3 +64,13 @@ def test_indexed_jobs_need_completions() -> None:
     j = job(indexed=True, completions=None)
     j = attrs.evolve(j, spec=attrs.evolve(j.spec, completions=None))
     assert ["spec.completions"] == refused(j)
+
+
+def test_per_index_limits_need_an_indexed_job() -> None:
+    """backoffLimitPerIndex needs Indexed; maxFailedIndexes needs backoffLimitPerIndex."""
+    j = job()
+    per_index = attrs.evolve(j, spec=attrs.evolve(j.spec, backoff_limit_per_index=1))
+    assert ["spec.backoffLimitPerIndex"] == refused(per_index)
+    k = job(indexed=True, completions=3)
+    most = attrs.evolve(k, spec=attrs.evolve(k.spec, max_failed_indexes=1))
+    assert ["spec.maxFailedIndexes"] == refused(most)
