@@ -26,11 +26,21 @@ from typing import Any, TypeVar
 import attrs
 
 import reconcile
-from controllers import deployment, gc, kubelet, namespace, nodelifecycle, replicaset, scheduler
-from controllers import cronjob
-from controllers import endpoints, endpointslice
-from controllers import daemonset
-from controllers import job, ttlafterfinished
+from controllers import (
+    cronjob,
+    daemonset,
+    deployment,
+    endpoints,
+    endpointslice,
+    gc,
+    job,
+    kubelet,
+    namespace,
+    nodelifecycle,
+    replicaset,
+    scheduler,
+    ttlafterfinished,
+)
 from controllers.api import install_admission
 from controllers.api.core import Event, Namespace, Node, Pod, Taint
 from controllers.cluster.collector import simulation_collector
