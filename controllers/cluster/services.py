@@ -101,8 +101,13 @@ class Services:
             NoEndpointsError: No endpoint can take the connection.
         """
         svc: Service = self.api.get_nowait(Service, service, namespace=namespace)
-        service_port = _service_port(svc, port)
         where = f"{namespace}/{service}"
+        if svc.spec.type == "ExternalName":
+            raise NoEndpointsError(
+                f"connect to service {where}: an ExternalName service has no endpoints; "
+                f"clients resolve {svc.spec.external_name!r} by DNS instead"
+            )
+        service_port = _service_port(svc, port)
         candidates = self._usable(svc, service_port)
         if not candidates:
             raise NoEndpointsError(

@@ -347,3 +347,19 @@ def test_deleted_endpoints_are_restored() -> None:
         assert (["p"], []) == members(cluster)
 
     scenario(body)
+
+
+def test_external_name_service_refuses_with_its_dns_name() -> None:
+    """An ExternalName Service has no endpoints: the error says where DNS points."""
+
+    async def body(cluster: Cluster) -> None:
+        await cluster.apply(
+            "{apiVersion: v1, kind: Service, metadata: {name: ext}, "
+            "spec: {type: ExternalName, externalName: db.example.com}}"
+        )
+        await cluster.settle()
+        with pytest.raises(NoEndpointsError, match=r"db\.example\.com"):
+            cluster.request("ext")
+        assert cluster.get("endpoints", "ext") is None
+
+    scenario(body)
