@@ -2,7 +2,8 @@
 Job properties over the real embedded cluster (all controllers, simulated kubelets).
 
 Hypothesis draws a Job (completions or a work queue, parallelism, Never or
-OnFailure, backoffLimit, Indexed or not, how long a pod runs) and, for each
+OnFailure, backoffLimit, Indexed or not, maybe backoffLimitPerIndex, how
+long a pod runs) and, for each
 pod in the order the Job creates them, whether its container crashes (exit
 code 1) as soon as it runs, and maybe when the controller manager restarts
 (losing its caches, expectations and back-off records). A watch on Pods and Jobs checks after every
@@ -17,7 +18,8 @@ event that:
 
 and at the end that the Job finished, failed exactly when Kubernetes would
 (more failures than ``backoffLimit`` under Never, restarts reaching it under
-OnFailure), and counted each pod once.
+OnFailure, an index failing more than ``backoffLimitPerIndex`` times), and
+counted each pod once.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ import controllers
 import reconcile
 from controllers.api.batch import Job
 from controllers.api.core import Pod
+from controllers.api.defaults import default_job
 from controllers.job import (
     COMPLETE,
+    COMPLETION_INDEX,
     FAILED,
     FAILURE_TARGET,
     backoff_delay,
@@ -57,6 +61,7 @@ class Case:
     runtime: int
     crashes: tuple[bool, ...]
     restart_at: float | None  # when kube-controller-manager restarts
+    per_index: int | None = None  # backoffLimitPerIndex (Indexed, Never)
 
 
 @st.composite
@@ -65,10 +70,15 @@ def cases(draw: st.DrawFn) -> Case:
     completions = (
         draw(st.integers(1, 5)) if indexed else draw(st.one_of(st.none(), st.integers(1, 5)))
     )
+    restart_policy = draw(st.sampled_from(["Never", "OnFailure"]))
+    per_index = None
+    if indexed and restart_policy == "Never":
+        per_index = draw(st.one_of(st.none(), st.integers(0, 2)))
     return Case(
         completions=completions,
         parallelism=draw(st.integers(1, 3)),
-        restart_policy=draw(st.sampled_from(["Never", "OnFailure"])),
+        restart_policy=restart_policy,
+        per_index=per_index,
         backoff_limit=draw(st.integers(0, 3)),
         indexed=indexed,
         runtime=draw(st.integers(2, 3)),
@@ -155,6 +165,8 @@ class Observer:
     def _check_backoff(self, pod: Pod) -> None:
         if self.case.restart_policy != "Never" or self.last_failure is None:
             return
+        if self.case.per_index is not None:
+            return  # each index waits out its own back-off instead
         if self.failure_seen_at == self.cluster.clock.time():
             return  # the controller may not have seen that failure yet (same instant)
         created = pod.metadata.creation_timestamp
@@ -203,17 +215,19 @@ async def _run(case: Case) -> None:
                 tasks.create_task(_follow(cluster, Pod, since, observer)),
                 tasks.create_task(_follow(cluster, Job, since, observer)),
             ]
-            await cluster.api.create(
-                job(
-                    NAME,
-                    completions=case.completions,
-                    parallelism=case.parallelism,
-                    backoff_limit=case.backoff_limit,
-                    restart_policy=case.restart_policy,
-                    indexed=case.indexed,
-                    script=f"exit=0@{case.runtime}s",
-                )
+            j = job(
+                NAME,
+                completions=case.completions,
+                parallelism=case.parallelism,
+                backoff_limit=None if case.per_index is not None else case.backoff_limit,
+                restart_policy=case.restart_policy,
+                indexed=case.indexed,
+                script=f"exit=0@{case.runtime}s",
             )
+            if case.per_index is not None:
+                spec = attrs.evolve(j.spec, backoff_limit_per_index=case.per_index)
+                j = default_job(attrs.evolve(j, spec=attrs.evolve(spec, backoff_limit=None)))
+            await cluster.api.create(j)
             if case.restart_at is not None:
                 await cluster.advance(case.restart_at)
                 await cluster.restart_controller("kube-controller-manager")
@@ -232,7 +246,9 @@ def _check_end(j: Job, case: Case, observer: Observer) -> None:
     assert (complete is None) != (failed is None), j.status.conditions
     limit = case.backoff_limit
     target = find_job_condition(j.status.conditions, FAILURE_TARGET)
-    if case.restart_policy == "Never":
+    if case.per_index is not None:
+        _check_per_index(j, case.per_index, observer)
+    elif case.restart_policy == "Never":
         if failed is not None:
             assert target is not None
             assert target.last_transition_time is not None
@@ -258,7 +274,23 @@ def _check_end(j: Job, case: Case, observer: Observer) -> None:
         assert case.completions == j.status.succeeded
 
 
-@settings(max_examples=60, deadline=None)
+def _check_per_index(j: Job, limit: int, observer: Observer) -> None:
+    """An index fails for good at its ``limit + 1``-th failure; the Job fails iff one did."""
+    failures: dict[str, int] = {}
+    runs: dict[str, int] = {}
+    for p in observer.pods.values():
+        index = p.metadata.labels[COMPLETION_INDEX]
+        runs[index] = runs.get(index, 0) + 1
+        if p.status.phase == "Failed" and p.metadata.deletion_timestamp is None:
+            failures[index] = failures.get(index, 0) + 1
+    doomed = {int(i) for i, n in failures.items() if n > limit}
+    assert doomed == parse_intervals(j.status.failed_indexes or "")
+    assert all(n <= limit + 1 for n in runs.values()), runs
+    failed = find_job_condition(j.status.conditions, FAILED)
+    assert (failed is not None) == bool(doomed)
+
+
+@settings(max_examples=100, deadline=None)
 @given(cases())
 def test_jobs_on_the_cluster_keep_their_bounds(case: Case) -> None:
     """Parallelism, completions, single counting, back-off and the failure rule hold."""
