@@ -116,8 +116,10 @@ class JobReconciler:
         self._burst = burst
         # By key, with the uid of the Job it belongs to: a new Job of the same name starts afresh.
         self._backoff: dict[ObjectKey, tuple[Uid, BackoffRecord]] = {}
-        # The Job as our last status write left it, with the version it replaced.
-        self._written: dict[ObjectKey, tuple[ResourceVersion, Job]] = {}
+        # The Job as our last status write left it, with the versions our writes replaced
+        # since the cache last caught up: while the cache holds one of them, the write is
+        # the fresher copy (a sync on the stale one could count or create twice).
+        self._written: dict[ObjectKey, tuple[frozenset[ResourceVersion], Job]] = {}
         self._synced: dict[ObjectKey, tuple[float, int, bool]] = {}
 
     def backoff(self, key: ObjectKey) -> BackoffRecord:
@@ -146,7 +148,7 @@ class JobReconciler:
                 return Result.after(wait)
         self._synced[request] = (started, *shape)
         last = self._written.get(request)
-        if last is not None and last[0] == job.metadata.resource_version:
+        if last is not None and job.metadata.resource_version in last[0]:
             job = last[1]
         uid = job.metadata.uid
         mine: list[Pod] = []
@@ -234,7 +236,11 @@ class JobReconciler:
 
     async def _write(self, key: ObjectKey, job: Job, new: Job) -> Job:
         written = await self._client.update_status(new)
-        self._written[key] = (job.metadata.resource_version, written)
+        replaced = frozenset({job.metadata.resource_version})
+        last = self._written.get(key)
+        if last is not None and last[1].metadata.resource_version == job.metadata.resource_version:
+            replaced |= last[0]  # written over our own write: the older versions are stale too
+        self._written[key] = (replaced, written)
         return written
 
     async def _event(self, job: Job, event: JobEvent) -> None:
