@@ -135,3 +135,28 @@ def test_failed_pods_are_replaced_after_the_backoff() -> None:
         assert 2 == len(pods(api))
 
     harness(body)
+
+
+def test_more_successes_than_completions_are_reported() -> None:
+    """Two pods of a one-completion Job both succeed: Complete, with TooManySucceededPods."""
+
+    async def body(api: MemoryCluster, clock: VirtualClock) -> None:
+        created = await api.create(job(completions=1, parallelism=1))
+        await settle(clock)
+        [first] = pods(api)
+        extra = jobs.pod_from_template(created).with_meta(name="work-extra", generate_name="")
+        second = await api.create(extra)
+        await finish(api, first, "Succeeded")
+        await finish(api, second, "Succeeded")
+        await settle(clock)
+        done = api.get_nowait(Job, KEY)
+        assert 2 == done.status.succeeded
+        assert jobs.is_job_finished(done)
+        warnings = [
+            e.message
+            for e in api.list_nowait(reconcile.Event).items
+            if e.reason == "TooManySucceededPods"
+        ]
+        assert ["Too many succeeded pods running after completion count reached"] == warnings
+
+    harness(body)
