@@ -29,6 +29,7 @@ from controllers.job.backoff import BackoffRecord, finish_time, remaining_backof
 from controllers.job.failures import is_pod_failed, match_pod_failure_policy
 from controllers.job.indexes import completion_index, parse_intervals
 from controllers.job.pods import INDEX_FAILURE_COUNT, INDEX_IGNORED_FAILURE_COUNT, is_indexed
+from reconcile import FrozenDict
 
 __all__ = [
     "INDEX_FAILURE_COUNT",
@@ -107,7 +108,7 @@ class PerIndex:
     """
 
     failed: frozenset[int] = frozenset()
-    delayed: Mapping[int, Pod] = attrs.field(factory=dict)
+    delayed: FrozenDict[int, Pod] = attrs.field(factory=FrozenDict)
 
 
 def per_index(
@@ -142,7 +143,7 @@ def per_index(
             _absolute(last) <= _absolute(pod) and finish_time(pod) >= finish_time(last)
         ):
             delayed[index] = pod
-    return PerIndex(failed=frozenset(failed), delayed=delayed)
+    return PerIndex(failed=frozenset(failed), delayed=FrozenDict(delayed))
 
 
 def _absolute(pod: Pod) -> int:

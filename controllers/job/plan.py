@@ -27,7 +27,7 @@ O(every pod the Job ever ran)).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 
 import attrs
 
@@ -72,7 +72,7 @@ from controllers.job.tracking import (
     valid_index,
 )
 from controllers.replicaset import is_pod_active, is_pod_ready
-from reconcile import ConditionStatus, Uid
+from reconcile import ConditionStatus, FrozenDict, Uid
 
 __all__ = ["JobEvent", "Plan", "past_active_deadline", "plan"]
 
@@ -116,7 +116,7 @@ class Plan:
     status: JobStatus
     remove_finalizers: tuple[Pod, ...] = ()
     create: tuple[int | None, ...] = ()
-    failure_counts: Mapping[int, tuple[int, int]] = attrs.field(factory=dict)
+    failure_counts: FrozenDict[int, tuple[int, int]] = attrs.field(factory=FrozenDict)
     delete: tuple[Pod, ...] = ()
     release_deleted: bool = False
     finish: JobCondition | None = None
@@ -369,13 +369,15 @@ def plan(
         status=status,
         remove_finalizers=tuple(remove),
         create=change.create,
-        failure_counts={}
-        if indexes is None
-        else {
-            i: next_failure_counts(job, indexes.delayed.get(i))
-            for i in change.create
-            if i is not None
-        },
+        failure_counts=FrozenDict(
+            {}
+            if indexes is None
+            else {
+                i: next_failure_counts(job, indexes.delayed.get(i))
+                for i in change.create
+                if i is not None
+            }
+        ),
         delete=change.delete,
         release_deleted=bool(change.delete) and not stopping,
         finish=None if final is None else condition(*final, now=now),
