@@ -307,9 +307,12 @@ def _pod_failure_policy(errors: Errors, policy: PodFailurePolicy, restart: str, 
 
 def validate_job(new: Job, old: Job | None, op: Operation) -> Errors:
     """
-    Counts and an ``OnFailure``/``Never`` template.
+    Counts and an ``OnFailure``/``Never`` template; ``completions`` for Indexed Jobs.
 
-    Immutable: ``spec.selector``, ``spec.completions``, ``spec.completionMode``
+    ``backoffLimitPerIndex`` needs an Indexed Job and ``maxFailedIndexes``
+    needs ``backoffLimitPerIndex``; a ``podFailurePolicy`` needs
+    ``restartPolicy: Never``, one requirement per rule and no exit code 0
+    under ``In``. Immutable: ``spec.selector``, ``spec.completions``, ``spec.completionMode``
     and ``spec.template`` (unless the Job was suspended).
     """
     if spec_unchanged(new, old, op):
