@@ -229,3 +229,14 @@ def test_terminating_pods_block_their_index_when_only_failed_pods_are_replaced()
     leaving = pod(j, "a", index=0, deleting=50)
     decided = plan(j, [leaving], now=NOW)
     assert (1,) == decided.create
+
+
+def test_a_job_created_suspended_has_no_start_time_and_runs_nothing() -> None:
+    """Created suspended: Suspended (JobSuspended) with an event, no startTime, no pods."""
+    j = stored(job(completions=2, parallelism=2, suspend=True))
+    decided = plan(j, [], now=NOW)
+    assert () == decided.create
+    assert decided.status.start_time is None
+    [suspended] = [c for c in decided.status.conditions if c.type == "Suspended"]
+    assert ("JobSuspended", "Job suspended") == (suspended.reason, suspended.message)
+    assert ["Suspended"] == [e.reason for e in decided.events]
