@@ -8,8 +8,9 @@ processes can:
 
 * ``kube-scheduler``: :mod:`controllers.scheduler`;
 * ``kube-controller-manager``: the garbage collector, the namespace
-  controller, node lifecycle (taint eviction, pod GC), the ReplicaSet and
-  Deployment controllers, and any controllers passed as ``controllers=``;
+  controller, node lifecycle (taint eviction, pod GC), the ReplicaSet,
+  Deployment, Job, TTL-after-finished, DaemonSet, CronJob, Endpoints and
+  EndpointSlice controllers, and any controllers passed as ``controllers=``;
 * ``kubelet``: the simulated kubelets of every node (:mod:`controllers.kubelet`).
 
 Time is virtual unless a ``clock`` is given: the cluster must then be used

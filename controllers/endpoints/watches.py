@@ -58,8 +58,8 @@ class ServicesOfPod:
     services: Store[Service]
 
     def __call__(self, obj: Resource) -> Iterable[ObjectKey]:
-        if not isinstance(obj, Pod):
-            return ()
+        if not isinstance(obj, Pod) or not len(self.services):
+            return ()  # no Services at all (a cluster of bare workloads): nothing to look up
         meta = obj.metadata
         labels = meta.labels
         keys: list[ObjectKey] = []
