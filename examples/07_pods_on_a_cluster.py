@@ -20,6 +20,7 @@ Run it: ``python examples/07_pods_on_a_cluster.py``.
 
 from __future__ import annotations
 
+import reconcile
 from controllers import Cluster
 from controllers.api.core import Node, Pod
 from reconcile.testing import VirtualClock, run
@@ -116,5 +117,6 @@ async def main(clock: VirtualClock) -> dict[str, object]:
 
 
 if __name__ == "__main__":
+    reconcile.configure(level="WARNING")  # the printed lines, not the components' logs
     result = run(main)
     print("\n".join(str(line) for line in result["lines"]))  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import reconcile
 from controllers import Cluster
 from controllers.api.core import Endpoints, Pod
 from reconcile.testing import VirtualClock, run
@@ -138,5 +139,6 @@ async def main(clock: VirtualClock) -> dict[str, object]:
 
 
 if __name__ == "__main__":
+    reconcile.configure(level="WARNING")  # the printed lines, not the components' logs
     result = run(main)
     print("\n".join(str(line) for line in result["lines"]))  # type: ignore[attr-defined]
