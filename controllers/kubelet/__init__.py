@@ -6,9 +6,10 @@ a small shell program, or an annotation; see ``docs/container-scripts.md``
 and :mod:`controllers.kubelet.script`), in virtual time. The layers:
 
 * :mod:`~controllers.kubelet.script`: how a container behaves over time;
-* :mod:`~controllers.kubelet.runtime` and :mod:`~controllers.kubelet.lifecycle`:
-  the container runtime as values, and the pure event loop that plays pulls,
-  starts, exits, probes, back-offs and termination;
+* :mod:`~controllers.kubelet.runtime`, :mod:`~controllers.kubelet.container`
+  and :mod:`~controllers.kubelet.lifecycle`: the container runtime as values,
+  one container's transitions (start, exit, probe ticks), and the pure event
+  loop that plays pulls, starts, exits, probes, back-offs and termination;
 * :mod:`~controllers.kubelet.status` and :mod:`~controllers.kubelet.qos`:
   the pod status Kubernetes would show for it;
 * :mod:`~controllers.kubelet.agent`: one node's in-memory state and faults;

@@ -1,14 +1,15 @@
 """
 Private: a tiny interpreter for the POSIX-shell subset that container commands use.
 
-Nothing is executed. :class:`_Machine` walks the script with a virtual clock and a
-set of files, so ``touch /tmp/healthy; sleep 30; rm -f /tmp/healthy; sleep 600``
-becomes "``/tmp/healthy`` exists in [0, 30); exit 0 at 630 s".
+Nothing is executed. :class:`_Machine` walks the tree that
+:func:`controllers.kubelet._shell_syntax.parse` builds, with a virtual clock
+and a set of files, so ``touch /tmp/healthy; sleep 30; rm -f /tmp/healthy;
+sleep 600`` becomes "``/tmp/healthy`` exists in [0, 30); exit 0 at 630 s".
 
-Supported: ``;``, ``&&``, ``||``, newlines, ``!``, pipes (run one after the other),
-``&`` with ``wait``, ``{ }``, ``( )``, ``if``/``elif``/``else``, ``while``/``until``,
-``for x in words``, ``>``/``>>`` redirections (they create the file), ``set -e``,
-nested ``sh -c``, and the commands in :meth:`_Machine._simple`.
+Supported: the syntax that :mod:`controllers.kubelet._shell_syntax` parses,
+with pipes run one after the other, ``&`` with ``wait``, ``>``/``>>``
+redirections (they create the file), ``set -e``, nested ``sh -c``, and the
+commands in :meth:`_Machine.simple`.
 
 Anything else raises :class:`Forever`: from there on the process is taken to run
 forever, which is what an unknown server binary does. Endless loops do the same
@@ -20,17 +21,27 @@ from __future__ import annotations
 import math
 import posixpath
 import re
-import shlex
 from collections.abc import Sequence
 
 import attrs
 
+from controllers.kubelet._shell_syntax import (
+    AndOr,
+    Command,
+    CommandList,
+    For,
+    Forever,
+    Group,
+    If,
+    Loop,
+    Pipeline,
+    Simple,
+    parse,
+)
+
 __all__ = ["Forever", "check", "simulate"]
 
 SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
-_PUNCT = "();<>|&\n"
-_OPERATORS = ("&&", "||", ";;", ">>", ">&", "&>", "<<", ";", "&", "|", "(", ")", "<", ">", "\n")
-_REDIRECTS = frozenset({">", ">>", ">&", "&>", "<"})
 _NOOPS = frozenset(
     {"true", ":", "echo", "printf", "date", "hostname", "env", "printenv", "export", "cd",
      "mkdir", "id", "whoami", "uname", "pwd", "sync", "trap", "ulimit", "umask", "set"}
@@ -41,229 +52,10 @@ _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _LOOP_LIMIT = 100
 
 
-class Forever(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """From this point on the script runs forever (or does something not simulated)."""
-
-
 class _Exit(Exception):  # noqa: N818 - control flow: `exit N`
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
-
-
-# -- syntax ----------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class _Simple:
-    words: tuple[str, ...]
-    redirects: tuple[tuple[str, str], ...]
-
-
-@attrs.frozen
-class _Pipeline:
-    commands: tuple[_Command, ...]
-    negate: bool
-
-
-@attrs.frozen
-class _AndOr:
-    first: _Pipeline
-    rest: tuple[tuple[str, _Pipeline], ...]
-
-
-@attrs.frozen
-class _List:
-    items: tuple[tuple[_AndOr, bool], ...]  # (and-or list, runs in background)
-
-
-@attrs.frozen
-class _Loop:
-    cond: _List
-    body: _List
-    until: bool
-
-
-@attrs.frozen
-class _For:
-    words: tuple[str, ...]
-    body: _List
-
-
-@attrs.frozen
-class _If:
-    branches: tuple[tuple[_List, _List], ...]
-    otherwise: _List | None
-
-
-@attrs.frozen
-class _Group:
-    body: _List
-    subshell: bool
-
-
-_Command = _Simple | _Loop | _For | _If | _Group
-
-
-def _tokenize(text: str) -> list[str]:
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=_PUNCT)
-    lexer.whitespace = " \t\r"
-    lexer.whitespace_split = True
-    try:
-        raw = list(lexer)
-    except ValueError as exc:  # unbalanced quotes
-        raise Forever from exc
-    tokens: list[str] = []
-    for token in raw:
-        if token and all(c in _PUNCT for c in token):
-            # shlex glues adjacent punctuation (";\n", ")&&"): split greedily.
-            rest = token
-            while rest:
-                op = next(o for o in _OPERATORS if rest.startswith(o))
-                tokens.append(op)
-                rest = rest[len(op) :]
-        else:
-            tokens.append(token)
-    return tokens
-
-
-@attrs.define
-class _Parser:
-    tokens: list[str]
-    pos: int = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self) -> str:
-        token = self.peek()
-        if token is None:
-            raise Forever
-        self.pos += 1
-        return token
-
-    def expect(self, token: str) -> None:
-        if self.take() != token:
-            raise Forever
-
-    def skip_separators(self) -> None:
-        while self.peek() in (";", "\n"):
-            self.pos += 1
-
-    def list_(self, stop: frozenset[str]) -> _List:
-        items: list[tuple[_AndOr, bool]] = []
-        self.skip_separators()
-        while (token := self.peek()) is not None and token not in stop:
-            and_or = self.and_or()
-            background = self.peek() == "&"
-            if background or self.peek() in (";", "\n"):
-                self.pos += 1
-            elif self.peek() is not None and self.peek() not in stop:
-                raise Forever
-            items.append((and_or, background))
-            self.skip_separators()
-        return _List(tuple(items))
-
-    def and_or(self) -> _AndOr:
-        first = self.pipeline()
-        rest: list[tuple[str, _Pipeline]] = []
-        while (op := self.peek()) in ("&&", "||"):
-            self.pos += 1
-            while self.peek() == "\n":
-                self.pos += 1
-            rest.append((str(op), self.pipeline()))
-        return _AndOr(first, tuple(rest))
-
-    def pipeline(self) -> _Pipeline:
-        negate = self.peek() == "!"
-        if negate:
-            self.pos += 1
-        commands = [self.command()]
-        while self.peek() == "|":
-            self.pos += 1
-            commands.append(self.command())
-        return _Pipeline(tuple(commands), negate)
-
-    def command(self) -> _Command:
-        command: _Command
-        match self.peek():
-            case "while" | "until" as keyword:
-                self.pos += 1
-                cond = self.list_(frozenset({"do"}))
-                self.expect("do")
-                command = _Loop(cond, self.list_(frozenset({"done"})), keyword == "until")
-                self.expect("done")
-            case "for":
-                self.pos += 1
-                self.take()  # the variable
-                words: list[str] = []
-                if self.peek() == "in":
-                    self.pos += 1
-                    while self.peek() not in (";", "\n", None):
-                        words.append(self.take())
-                self.skip_separators()
-                self.expect("do")
-                command = _For(tuple(words), self.list_(frozenset({"done"})))
-                self.expect("done")
-            case "if":
-                command = self.if_()
-            case "{" | "(" as opening:
-                self.pos += 1
-                closing = "}" if opening == "{" else ")"
-                command = _Group(self.list_(frozenset({closing})), opening == "(")
-                self.expect(closing)
-            case _:
-                return self.simple()
-        self.redirects()  # `done > /dev/null`: nothing to simulate
-        return command
-
-    def if_(self) -> _If:
-        branches: list[tuple[_List, _List]] = []
-        otherwise = None
-        keyword = self.take()  # "if", then "elif"
-        while keyword in ("if", "elif"):
-            cond = self.list_(frozenset({"then"}))
-            self.expect("then")
-            branches.append((cond, self.list_(frozenset({"elif", "else", "fi"}))))
-            keyword = self.take()
-        if keyword == "else":
-            otherwise = self.list_(frozenset({"fi"}))
-            keyword = self.take()
-        if keyword != "fi":
-            raise Forever
-        return _If(tuple(branches), otherwise)
-
-    def redirects(self) -> list[tuple[str, str]]:
-        found = []
-        while (op := self.peek()) in _REDIRECTS:
-            self.pos += 1
-            found.append((str(op), self.take()))
-        return found
-
-    def simple(self) -> _Simple:
-        words: list[str] = []
-        redirects: list[tuple[str, str]] = []
-        while (token := self.peek()) is not None:
-            if token in _REDIRECTS:
-                redirects += self.redirects()
-            elif token in _OPERATORS:
-                break
-            else:
-                words.append(self.take())
-        if not words and not redirects:
-            raise Forever  # a syntax error such as `;;` or `&& x`
-        return _Simple(tuple(words), tuple(redirects))
-
-
-def _parse(text: str) -> _List:
-    parser = _Parser(_tokenize(text))
-    script = parser.list_(frozenset())
-    if parser.peek() is not None:
-        raise Forever
-    return script
-
-
-# -- execution -------------------------------------------------------------------------------
 
 
 def _literal(word: str) -> bool:
@@ -304,7 +96,7 @@ class _Machine:
     def timeline(self) -> list[tuple[str, float, float | None]]:
         return self.history + [(path, since, None) for path, since in self.files.items()]
 
-    def run_list(self, script: _List, *, cond: bool = False) -> int:
+    def run_list(self, script: CommandList, *, cond: bool = False) -> int:
         for and_or, background in script.items:
             if background:
                 self.background(and_or)
@@ -314,7 +106,7 @@ class _Machine:
                 raise _Exit(self.status)
         return self.status
 
-    def background(self, and_or: _AndOr) -> None:
+    def background(self, and_or: AndOr) -> None:
         # Run a copy to learn when the job ends; its side effects are not simulated.
         job = _Machine(now=self.now, files=dict(self.files))
         try:
@@ -326,7 +118,7 @@ class _Machine:
         self.jobs.append(job.now)
         self.status = 0
 
-    def run_and_or(self, and_or: _AndOr) -> tuple[int, bool]:
+    def run_and_or(self, and_or: AndOr) -> tuple[int, bool]:
         """Return the status, and whether `set -e` ignores it (not the last command ran)."""
         status = self.run_pipeline(and_or.first)
         exempt = bool(and_or.rest) or and_or.first.negate
@@ -337,14 +129,14 @@ class _Machine:
                 exempt = pipeline.negate
         return status, exempt
 
-    def run_pipeline(self, pipeline: _Pipeline) -> int:
+    def run_pipeline(self, pipeline: Pipeline) -> int:
         for command in pipeline.commands:
             self.status = self.run_command(command)
         return int(not self.status) if pipeline.negate else self.status
 
-    def run_command(self, command: _Command) -> int:
+    def run_command(self, command: Command) -> int:
         match command:
-            case _Simple(words, redirects):
+            case Simple(words, redirects):
                 for op, target in redirects:
                     if not _literal(target):
                         raise Forever
@@ -353,27 +145,27 @@ class _Machine:
                     if op in (">", ">>", "&>") and not target.startswith("/dev/"):
                         self.touch(target)
                 return self.run_argv(words)
-            case _Loop(cond, body, until):
+            case Loop(cond, body, until):
                 status = 0
                 for _ in range(_LOOP_LIMIT):
                     if (self.run_list(cond, cond=True) == 0) == until:
                         return status
                     status = self.run_list(body)
                 raise Forever
-            case _For(words, body):
+            case For(words, body):
                 status = 0
                 for _ in words:
                     status = self.run_list(body)
                 return status
-            case _If(branches, otherwise):
+            case If(branches, otherwise):
                 for cond, body in branches:
                     if self.run_list(cond, cond=True) == 0:
                         return self.run_list(body)
                 return self.run_list(otherwise) if otherwise else 0
-            case _Group(body, subshell):
+            case Group(body, subshell):
                 return self.subshell(body) if subshell else self.run_list(body)
 
-    def subshell(self, script: _List) -> int:
+    def subshell(self, script: CommandList) -> int:
         errexit = self.errexit
         try:
             return self.run_list(script)
@@ -403,7 +195,7 @@ class _Machine:
             return 0  # an interactive shell with no stdin exits at once
         if not operands:
             raise Forever
-        script = _parse(operands[0])
+        script = parse(operands[0])
         errexit, self.errexit = self.errexit, any("e" in o for o in options)
         try:
             return self.subshell(script)

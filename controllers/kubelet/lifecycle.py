@@ -9,6 +9,12 @@ returns the new runtime with the kubelet events it produced;
 times, not when :func:`advance` is called, so the result does not depend on
 how often the kubelet looks (a late kubelet catches up to the same state).
 
+One container's transitions (create, start, exit, a probe tick) live in
+:mod:`controllers.kubelet.container`; this module orders them and decides
+what concerns the pod: init sequencing, restarts and back-off, termination
+and the deadline. :data:`EXIT_KILLED` and :class:`Happening` are re-exported
+from there.
+
 Kubernetes rules followed:
 
 * init containers run one at a time, in order; the main containers are
@@ -19,7 +25,8 @@ Kubernetes rules followed:
 * probes: the startup probe gates liveness and readiness; ``failureThreshold``
   consecutive liveness (or startup) failures kill the container (exit code
   137), which then restarts according to the policy; readiness only flips
-  ``ready``. Thresholds and timings default as the API server does;
+  ``ready``. Thresholds and timings default as the API server does
+  (see :func:`controllers.kubelet.container.probe`);
 * deletion: every running container gets SIGTERM when the deletion is
   requested and stops after its script's ``stop=`` time, or is killed
   (exit code 137) when the grace period ends;
@@ -29,23 +36,23 @@ Kubernetes rules followed:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Literal
 
 import attrs
 
-from controllers.api.container import Container, Probe
+from controllers.api.container import Container
 from controllers.api.pod import Pod
-from controllers.kubelet.runtime import (
-    ContainerRun,
-    PodRuntime,
-    ProbeState,
-    Termination,
-    Timings,
-    seconds,
+from controllers.kubelet.container import (
+    EXIT_KILLED,
+    Happening,
+    create,
+    probe,
+    start,
+    terminate,
 )
-from controllers.kubelet.script import ProbeKind, Script, ScriptError, script_for
+from controllers.kubelet.runtime import ContainerRun, PodRuntime, ProbeState, Timings, seconds
+from controllers.kubelet.script import Script, ScriptError, script_for
 from reconcile import FrozenDict
 
 __all__ = [
@@ -68,25 +75,11 @@ BACKOFF_MAX = 300.0
 """The restart back-off doubles up to this many seconds (five minutes)."""
 BACKOFF_RESET = 600.0
 """A run this long (ten minutes) resets the back-off to its initial delay."""
-EXIT_KILLED = 137
-"""Exit code of a container killed with SIGKILL (128 + 9)."""
-
-_PROBE_DEFAULTS = {"period": 10, "success": 1, "failure": 3}
 
 
 def crash_loop_delay(crashes: int) -> float:
     """Back-off before the restart after ``crashes`` earlier back-offs: 10 s, 20 s, ... 300 s."""
     return min(BACKOFF_INITIAL * 2.0 ** min(crashes, 16), BACKOFF_MAX)
-
-
-@attrs.frozen(kw_only=True)
-class Happening:
-    """Something the kubelet reports as an Event on the pod (Kubernetes' reason and message)."""
-
-    time: float
-    reason: str
-    message: str
-    warning: bool = False
 
 
 # -- admission --------------------------------------------------------------------------------
@@ -134,23 +127,12 @@ def admit(pod: Pod, *, now: float, pod_ip: str, timings: Timings) -> PodRuntime:
     return _create_next(rt, now, timings)
 
 
-def _create(
-    run: ContainerRun, at: float, timings: Timings, *, initialized: bool = True
-) -> ContainerRun:
-    """Schedule the first start of ``run``: pull its image, then start it."""
-    if run.reason == "CreateContainerConfigError":
-        return run
-    pull = run.script.pull or timings.image_pull
-    reason = "ContainerCreating" if initialized else "PodInitializing"
-    return attrs.evolve(run, reason=reason, due=at + pull + timings.container_start)
-
-
 def _create_next(rt: PodRuntime, at: float, timings: Timings) -> PodRuntime:
     """Create the next init container, or every main container once init is done."""
     names = rt.main_order if rt.initialized else rt.init_order[rt.init_done : rt.init_done + 1]
     runs = dict(rt.containers)
     for name in names:
-        runs[name] = _create(runs[name], at, timings, initialized=rt.initialized)
+        runs[name] = create(runs[name], at, timings, initialized=rt.initialized)
     return attrs.evolve(rt, containers=FrozenDict(runs))
 
 
@@ -255,16 +237,19 @@ def _apply(
     run = rt.run(name)
     spec = _container_spec(pod, run)
     if action == "start":
-        return rt.with_run(_start(run, spec, at, happened))
+        return rt.with_run(start(run, spec, at, happened))
     if action == "stop":
         assert run.stop_at is not None
         assert rt.kill_deadline is not None
         code = EXIT_KILLED if run.stop_at >= rt.kill_deadline and run.script.stop > 0 else 0
-        return rt.with_run(_terminate(run, at, code))
+        return rt.with_run(terminate(run, at, code))
     if action == "exit":
-        ended = _terminate(run, at, run.exit_code)
+        ended = terminate(run, at, run.exit_code)
         return _exited(pod, rt, ended, at=at, timings=timings, happened=happened)
-    return _probe(pod, rt, run, spec, action, at=at, timings=timings, happened=happened)
+    ticked = probe(run, spec, action, at=at, happened=happened)
+    if ticked.state == "terminated":  # killed by its failing startup or liveness probe
+        return _exited(pod, rt, ticked, at=at, timings=timings, happened=happened)
+    return rt.with_run(ticked)
 
 
 def _container_spec(pod: Pod, run: ContainerRun) -> Container:
@@ -294,80 +279,7 @@ def _kill_all(rt: PodRuntime, at: float, deadline: float, happened: list[Happeni
     return attrs.evolve(rt, containers=FrozenDict(runs), kill_at=at, kill_deadline=deadline)
 
 
-# -- one container --------------------------------------------------------------------------------
-
-
-def _timing(probe: Probe, field: str) -> int:
-    value: int = getattr(probe, f"{field}_threshold" if field != "period" else "period_seconds")
-    return value or _PROBE_DEFAULTS[field]
-
-
-def _probe_of(spec: Container, kind: ProbeKind) -> Probe | None:
-    probe: Probe | None = getattr(spec, f"{kind}_probe")
-    return probe
-
-
-def _first_tick(probe: Probe | None, started_at: float, not_before: float) -> ProbeState:
-    if probe is None:
-        return ProbeState()
-    return ProbeState(next_at=max(started_at + probe.initial_delay_seconds, not_before))
-
-
-def _start(
-    run: ContainerRun, spec: Container, at: float, happened: list[Happening]
-) -> ContainerRun:
-    restarted = run.last is not None or run.terminated is not None
-    restarts = run.restarts + 1 if restarted else run.restarts
-    if not restarted:
-        happened.append(
-            Happening(time=at, reason="Pulled", message=f'Container image "{run.image}" is ready')
-        )
-    happened.append(Happening(time=at, reason="Created", message=f"Created container {run.name}"))
-    happened.append(Happening(time=at, reason="Started", message=f"Started container {run.name}"))
-    exit_plan = run.script.exit(restarts)
-    startup = _probe_of(spec, "startup")
-    started = startup is None
-    return attrs.evolve(
-        run,
-        state="running",
-        reason="",
-        message="",
-        due=None,
-        restarts=restarts,
-        started_at=at,
-        exit_at=None if exit_plan is None else at + exit_plan[0],
-        exit_code=0 if exit_plan is None else exit_plan[1],
-        terminated=None,
-        last=run.terminated or run.last,
-        started=started,
-        ready=started and spec.readiness_probe is None,
-        startup=_first_tick(startup, at, at),
-        liveness=_first_tick(spec.liveness_probe, at, at) if started else ProbeState(),
-        readiness=_first_tick(spec.readiness_probe, at, at) if started else ProbeState(),
-    )
-
-
-def _terminate(run: ContainerRun, at: float, code: int, reason: str = "") -> ContainerRun:
-    assert run.started_at is not None
-    ended = Termination(
-        exit_code=code,
-        reason=reason or ("Completed" if code == 0 else "Error"),
-        started_at=run.started_at,
-        finished_at=at,
-    )
-    return attrs.evolve(
-        run,
-        state="terminated",
-        reason=ended.reason,
-        terminated=ended,
-        exit_at=None,
-        stop_at=None,
-        started=False,
-        ready=False,
-        startup=ProbeState(),
-        liveness=ProbeState(),
-        readiness=ProbeState(),
-    )
+# -- exits -----------------------------------------------------------------------------------------
 
 
 def _restarts(pod: Pod, code: int) -> bool:
@@ -420,106 +332,3 @@ def _exited(
         last=run.terminated,
     )
     return rt.with_run(waiting)
-
-
-def _outcome(run: ContainerRun, kind: ProbeKind, probe: Probe, at: float) -> bool:
-    for override in reversed(run.overrides):
-        if override.kind == kind and at in override.window:
-            return override.ok
-    assert run.started_at is not None
-    return run.script.probe_ok(kind, probe, at - run.started_at)
-
-
-def _next_change(run: ContainerRun, kind: ProbeKind, probe: Probe, at: float) -> float | None:
-    """The first time after ``at`` when the probe's outcome may change."""
-    assert run.started_at is not None
-    relative = run.script.next_change(kind, probe, at - run.started_at)
-    edges = [] if relative is None else [run.started_at + relative]
-    for override in run.overrides:
-        if override.kind == kind:
-            edges += [e for e in override.window.edges() if e > at]
-    return min(edges, default=None)
-
-
-def _probe(
-    pod: Pod,
-    rt: PodRuntime,
-    run: ContainerRun,
-    spec: Container,
-    kind: ProbeKind,
-    *,
-    at: float,
-    timings: Timings,
-    happened: list[Happening],
-) -> PodRuntime:
-    probe = _probe_of(spec, kind)
-    if probe is None:  # the spec changed under a running container: stop probing
-        return rt.with_run(run.with_probe(kind, ProbeState()))
-    ok = _outcome(run, kind, probe, at)
-    state = run.probe(kind)
-    state = ProbeState(
-        successes=state.successes + 1 if ok else 0,
-        failures=0 if ok else state.failures + 1,
-    )
-    period = _timing(probe, "period")
-    enough = state.successes >= _timing(probe, "success")
-    fatal = state.failures >= _timing(probe, "failure")
-    title = kind.capitalize()
-    if not ok:
-        happened.append(
-            Happening(time=at, reason="Unhealthy", message=f"{title} probe failed", warning=True)
-        )
-    ready = run.ready
-    if kind in ("startup", "liveness") and fatal:
-        happened.append(
-            Happening(
-                time=at,
-                reason="Killing",
-                message=f"Container {run.name} failed {kind} probe, will be restarted",
-            )
-        )
-        killed = _terminate(run, at, EXIT_KILLED)
-        return _exited(pod, rt, killed, at=at, timings=timings, happened=happened)
-    if kind == "startup":
-        if not enough:
-            return rt.with_run(attrs.evolve(run, startup=_tick(state, at, period)))
-        assert run.started_at is not None
-        return rt.with_run(
-            attrs.evolve(
-                run,
-                started=True,
-                ready=spec.readiness_probe is None,
-                startup=ProbeState(),
-                liveness=_first_tick(spec.liveness_probe, run.started_at, at),
-                readiness=_first_tick(spec.readiness_probe, run.started_at, at),
-            ),
-        )
-    if kind == "readiness":
-        ready = True if enough else (False if fatal else ready)
-        steady = (ok and ready) or (not ok and not ready and fatal)
-    else:
-        steady = ok
-    state = _tick(state, at, period)
-    if steady:
-        state = _skip(run, kind, probe, state, at=at, period=period)
-    return rt.with_run(attrs.evolve(run, ready=ready).with_probe(kind, state))
-
-
-def _tick(state: ProbeState, at: float, period: float) -> ProbeState:
-    return attrs.evolve(state, next_at=at + period)
-
-
-def _skip(
-    run: ContainerRun, kind: ProbeKind, probe: Probe, state: ProbeState, *, at: float, period: float
-) -> ProbeState:
-    """
-    Jump over ticks whose outcome cannot change anything.
-
-    The counters are saturated and the outcome is steady until the next
-    change, so the ticks before it would only repeat this one.
-    """
-    change = _next_change(run, kind, probe, at)
-    if change is None:
-        return attrs.evolve(state, next_at=None)
-    ticks = max(1, math.ceil((change - at) / period - 1e-9))
-    return attrs.evolve(state, next_at=at + ticks * period)
