@@ -132,7 +132,12 @@ class CronSchedule:
         # Whole seconds, like robfig/cron: the next second is the earliest candidate.
         start = t.astimezone(self.zone).replace(microsecond=0)
         for found in cronsim.CronSim(self.expression, start):
-            yield found.astimezone(dt.UTC)
+            instant = found.astimezone(dt.UTC)
+            # A fixed-time schedule is walked in wall-clock time, which runs
+            # twice through the hour repeated in autumn: from its second pass
+            # cronsim can answer the first, already past.
+            if instant > t:
+                yield instant
 
     def latest_at_or_before(self, t: dt.datetime, *, after: dt.datetime) -> dt.datetime | None:
         # cronsim steps back one second first unless ``t`` has a fraction of one.
@@ -142,7 +147,8 @@ class CronSchedule:
         except StopIteration:
             return None
         found = found.astimezone(dt.UTC)
-        return found if found > after else None
+        # The same wall-clock caveat as ``times_after``, backwards.
+        return found if after < found <= t else None
 
 
 @attrs.frozen

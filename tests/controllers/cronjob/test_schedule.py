@@ -123,6 +123,13 @@ def test_run_in_repeated_hour_happens_once() -> None:
     assert ["2026-11-01T05:30:00+00:00", "2026-11-02T06:30:00+00:00"] == found
 
 
+def test_next_time_from_the_repeated_hour_is_after_it() -> None:
+    """From the second pass through 02:00-03:00 in Berlin, 02:30 (already run) is not next."""
+    parsed = parse_schedule("30 2 * * *", "Europe/Berlin")
+    second_pass = dt.datetime(2026, 10, 25, 1, 0, 19, tzinfo=UTC)  # 02:00:19 CET
+    assert dt.datetime(2026, 10, 26, 1, 30, tzinfo=UTC) == parsed.next_after(second_pass)
+
+
 def test_latest_at_or_before_includes_the_instant_itself() -> None:
     """The most recent time at or before a schedule time is that time."""
     parsed = parse_schedule("0 * * * *")
