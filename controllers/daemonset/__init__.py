@@ -116,13 +116,13 @@ from controllers.daemonset.watches import (
     node_changed,
     pod_changed,
 )
+from controllers.podcontrol import pod_owners
 from controllers.replicaset import INDEX_ORPHANS, orphan_namespaces
 from reconcile import (
     Controller,
     EventRecorder,
     Expectations,
     Manager,
-    ObjectKey,
     Resource,
     Watch,
     enqueue_mapped,
@@ -219,20 +219,7 @@ def setup(
         recorder=recorder,
     )
 
-    def pod_daemonsets(obj: Resource) -> list[ObjectKey]:
-        if not isinstance(obj, Pod):
-            return []
-        key = daemonset_of(obj)
-        if key is not None:
-            return [key]
-        if orphan_namespaces(obj) == ():
-            return []  # controlled by something that is not a DaemonSet
-        labels = obj.metadata.labels
-        return [
-            ds.metadata.key
-            for ds in daemonsets.list(namespace=obj.metadata.namespace)
-            if ds.spec.selector is not None and ds.spec.selector.matches(labels)
-        ]
+    pod_daemonsets = pod_owners(daemonsets, daemonset_of, lambda ds: ds.spec.selector)
 
     def not_own_status_write(old: Resource | None, new: Resource | None) -> bool:
         """Our own status writes need no sync: we just made them."""

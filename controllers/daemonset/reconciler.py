@@ -14,10 +14,10 @@ One reconcile of a DaemonSet (Kubernetes' ``syncDaemonSet``):
 4. If :class:`reconcile.Expectations` are not satisfied, only the status is
    written (without ``observedGeneration``). Otherwise
    :func:`~controllers.daemonset.plan.manage` runs, and when it had nothing
-   to do, the rolling update; their creates go out in slow-start batches
-   (each batch concurrently, stopping after a batch with a failure) and
-   their deletes concurrently, with a uid precondition. Then old revisions
-   over the limit are deleted.
+   to do, the rolling update; :class:`~controllers.podcontrol.PodControl`
+   issues their creates in slow-start batches (each batch concurrently,
+   stopping after a batch with a failure) and their deletes concurrently,
+   with a uid precondition. Then old revisions over the limit are deleted.
 5. The status is written (``update_status``) when it changed; a failed
    write of pods is raised afterwards, for a backoff. The result asks to
    run again when a ready pod becomes available or a failed pod's back-off
@@ -34,9 +34,8 @@ daemon pod NS/NAME on node NODE, will try to delete it", ``SelectingAll``
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -57,21 +56,18 @@ from controllers.daemonset.plan import (
 from controllers.daemonset.revisions import history_to_delete
 from controllers.daemonset.rolling import is_rolling_update, rolling_update
 from controllers.daemonset.status import calculate_status, next_available_in
+from controllers.podcontrol import PodControl, StatusWrites
 from controllers.replicaset import INDEX_ORPHANS, slow_start_batches
 from reconcile import (
     INDEX_CONTROLLER,
     AlreadyExistsError,
-    ApiError,
     Client,
     Clock,
-    ConflictError,
     EventRecorder,
     Expectations,
     NotFoundError,
     ObjectKey,
-    Preconditions,
     Request,
-    ResourceVersion,
     Result,
     Store,
     owner_reference_to,
@@ -138,21 +134,18 @@ class DaemonSetReconciler:
         self._clock = clock
         self._recorder = recorder
         self._burst = burst
+        self._control = PodControl(client, expectations, recorder)
         self._history = HistoryKeeper(client, revisions=revisions)
         # Per DaemonSet: the observed generation the entries belong to, and the
         # entries by node. Kubernetes keys its back-off by uid, observed
         # generation and node, so a new template starts every node afresh.
         self._backoff: dict[ObjectKey, tuple[int, dict[str, FailureBackoff]]] = {}
-        # Our last status write and the version it replaced (see ReplicaSetReconciler).
-        self._written: dict[ObjectKey, tuple[ResourceVersion, DaemonSet]] = {}
+        self._written = StatusWrites[DaemonSet]()
         self._synced_at: dict[ObjectKey, float] = {}
 
     def wrote(self, ds: DaemonSet) -> bool:
         """Whether ``ds`` (as the cache delivers it) is this reconciler's own last status write."""
-        last = self._written.get(ds.metadata.key)
-        return (
-            last is not None and last[1].metadata.resource_version == ds.metadata.resource_version
-        )
+        return self._written.wrote(ds)
 
     def backoff(self, key: ObjectKey) -> dict[str, FailureBackoff]:
         """The failed-pod back-off of each node for the DaemonSet ``key`` (a copy)."""
@@ -163,7 +156,7 @@ class DaemonSetReconciler:
         if ds is None:
             self._expectations.forget(request)
             self._backoff.pop(request, None)
-            self._written.pop(request, None)
+            self._written.forget(request)
             self._synced_at.pop(request, None)
             return Result.done()
         started = self._clock.time()
@@ -171,9 +164,7 @@ class DaemonSetReconciler:
         if previous is not None and started - previous < MIN_SYNC_INTERVAL / 2:
             return Result.after(MIN_SYNC_INTERVAL)
         self._synced_at[request] = started
-        last = self._written.get(request)
-        if last is not None and last[0] == ds.metadata.resource_version:
-            ds = last[1]
+        ds = self._written.fresher(request, ds)
         if ds.spec.selector is None or ds.metadata.deletion_timestamp is not None:
             return Result.done()
         if ds.spec.selector.is_empty:  # the API server refuses these; a bare MemoryCluster may not
@@ -205,7 +196,7 @@ class DaemonSetReconciler:
         status = calculate_status(ds, settled, should_run, hash_=hash_, now=now, observe=observe)
         if status != ds.status:
             written = await self._client.update_status(attrs.evolve(ds, status=status))
-            self._written[request] = (ds.metadata.resource_version, written)
+            self._written.record(request, ds.metadata.resource_version, written)
         if error is not None:
             raise error
         delays = [d for d in (retry, next_available_in(ds, settled, now=now)) if d]
@@ -315,66 +306,15 @@ class DaemonSetReconciler:
             return
         self._expectations.expect_creations(key, len(create))
         self._expectations.raise_expectations(key, deletions=[p.metadata.uid for p in delete])
-        errors: list[Exception] = []
-        pending = list(create)
-        for size in slow_start_batches(len(create)):
-            batch, pending = pending[:size], pending[size:]
-            failed = await _concurrently([self._create_one(ds, node, hash_) for node in batch])
-            if failed:
-                errors += failed
-                break
-        if pending or errors:
-            # Never issued or refused: the informer will not see these.
-            self._expectations.lower_expectations(key, creations=len(pending) + len(errors))
-        errors += await _concurrently([self._delete_one(ds, key, pod) for pod in delete])
+        pods = [daemon_pod(ds, node, hash_) for node in create]
+        # A name taken meanwhile: Kubernetes skips these too.
+        _, errors = await self._control.create(
+            ds,
+            key,
+            pods,
+            batches=slow_start_batches(len(pods)),
+            ignore=lambda exc: isinstance(exc, AlreadyExistsError),
+        )
+        errors += await self._control.delete(ds, key, delete)
         if errors:
             raise SyncNodesError(str(errors[0])) from errors[0]
-
-    async def _create_one(self, ds: DaemonSet, node: str, hash_: str) -> Exception | None:
-        try:
-            new = await self._client.create(daemon_pod(ds, node, hash_))
-        except AlreadyExistsError:
-            return None  # Kubernetes skips these too: the name was taken meanwhile
-        except ApiError as exc:
-            if self._recorder is not None:
-                await self._recorder.warning(
-                    ds, reason="FailedCreate", message=f"Error creating: {exc}"
-                )
-            return exc
-        if self._recorder is not None:
-            await self._recorder.normal(
-                ds, reason="SuccessfulCreate", message=f"Created pod: {new.metadata.name}"
-            )
-        return None
-
-    async def _delete_one(self, ds: DaemonSet, key: ObjectKey, pod: Pod) -> Exception | None:
-        uid = pod.metadata.uid
-        try:
-            await self._client.delete(Pod, pod.metadata.key, preconditions=Preconditions(uid=uid))
-        except (NotFoundError, ConflictError):
-            self._expectations.deletion_observed(key, uid)
-            return None
-        except ApiError as exc:
-            self._expectations.deletion_observed(key, uid)
-            if self._recorder is not None:
-                await self._recorder.warning(
-                    ds, reason="FailedDelete", message=f"Error deleting: {exc}"
-                )
-            return exc
-        if self._recorder is not None:
-            await self._recorder.normal(
-                ds, reason="SuccessfulDelete", message=f"Deleted pod: {pod.metadata.name}"
-            )
-        return None
-
-
-async def _concurrently(calls: list[Coroutine[None, None, Exception | None]]) -> list[Exception]:
-    """Await ``calls`` concurrently; the errors they returned, in call order."""
-    if not calls:
-        return []
-    if len(calls) == 1:
-        error = await calls[0]
-        return [] if error is None else [error]
-    async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(call) for call in calls]
-    return [e for e in (t.result() for t in tasks) if e is not None]

@@ -21,8 +21,9 @@ import attrs
 from controllers.api.apps import DaemonSet
 from controllers.api.core import Node, Pod
 from controllers.daemonset.nodes import eligibility
+from controllers.podcontrol import PodExpectationsObserver, owner_key
 from controllers.replicaset.pods import ready_time
-from reconcile import Expectations, ObjectKey, Resource, Store, controller_of
+from reconcile import Expectations, ObjectKey, Resource, Store
 
 __all__ = [
     "ExpectationsObserver",
@@ -35,10 +36,7 @@ __all__ = [
 
 def daemonset_of(pod: Pod) -> ObjectKey | None:
     """The key of the DaemonSet that controls ``pod`` (by its owner reference), if any."""
-    ref = controller_of(pod.metadata)
-    if ref is None or ref.kind != "DaemonSet" or not ref.api_version.startswith("apps/"):
-        return None
-    return ObjectKey(namespace=pod.metadata.namespace, name=ref.name)
+    return owner_key(pod, kind="DaemonSet", group="apps")
 
 
 def pod_changed(old: Resource | None, new: Resource | None) -> bool:
@@ -109,46 +107,13 @@ class NodeHandler:
             self.enqueue(key)
 
 
-@attrs.frozen
-class ExpectationsObserver:
+class ExpectationsObserver(PodExpectationsObserver[DaemonSet]):
     """
     The Pod informer handler that tells :class:`reconcile.Expectations` what was observed.
 
-    A pod controlled by a cached DaemonSet (same uid) that appears is a
-    creation; one that gets a deletion timestamp or leaves the cache is a
-    deletion (counted once per uid).
+    A :class:`~controllers.podcontrol.PodExpectationsObserver` of the pods of
+    cached DaemonSets.
     """
 
-    expectations: Expectations
-    daemonsets: Store[DaemonSet]
-
-    def _owner(self, pod: Pod) -> ObjectKey | None:
-        key = daemonset_of(pod)
-        if key is None:
-            return None
-        ds = self.daemonsets.get(key)
-        ref = controller_of(pod.metadata)
-        if ds is None or ref is None or ds.metadata.uid != ref.uid:
-            return None
-        return key
-
-    def on_add(self, obj: Pod) -> None:
-        key = self._owner(obj)
-        if key is None:
-            return
-        if obj.metadata.deletion_timestamp is not None:
-            self.expectations.deletion_observed(key, obj.metadata.uid)
-        else:
-            self.expectations.creation_observed(key)
-
-    def on_update(self, old: Pod, new: Pod) -> None:
-        if new.metadata.deletion_timestamp is None:
-            return
-        key = self._owner(new)
-        if key is not None:
-            self.expectations.deletion_observed(key, new.metadata.uid)
-
-    def on_delete(self, obj: Pod) -> None:
-        key = self._owner(obj)
-        if key is not None:
-            self.expectations.deletion_observed(key, obj.metadata.uid)
+    def __init__(self, expectations: Expectations, daemonsets: Store[DaemonSet]) -> None:
+        super().__init__(expectations, daemonsets, daemonset_of)

@@ -32,7 +32,7 @@ the failure reason with its message (warning), ``Suspended``, ``Resumed``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -45,6 +45,7 @@ from controllers.job.plan import JobEvent, Plan, plan
 from controllers.job.pods import JOB_TRACKING_FINALIZER, has_tracking_finalizer, pod_from_template
 from controllers.job.tracking import settle
 from controllers.job.watches import INDEX_TRACKED, FinalizerRemovals
+from controllers.podcontrol import PodControl, concurrently
 from controllers.replicaset import slow_start_batches
 from reconcile import (
     ApiError,
@@ -55,7 +56,6 @@ from reconcile import (
     Expectations,
     NotFoundError,
     ObjectKey,
-    Preconditions,
     Request,
     ResourceVersion,
     Result,
@@ -114,6 +114,7 @@ class JobReconciler:
         self._clock = clock
         self._recorder = recorder
         self._burst = burst
+        self._control = PodControl(client, expectations, recorder)
         # By key, with the uid of the Job it belongs to: a new Job of the same name starts afresh.
         self._backoff: dict[ObjectKey, tuple[Uid, BackoffRecord]] = {}
         # The Job as our last status write left it, with the versions our writes replaced
@@ -262,36 +263,12 @@ class JobReconciler:
     ) -> tuple[int, list[Exception]]:
         """Create pods in slow-start batches; returns how many were not created, and errors."""
         self._expectations.expect_creations(key, len(indexes))
-        created = 0
-        errors: list[Exception] = []
         shared = pod_from_template(job) if indexes and indexes[0] is None else None
-        for size in slow_start_batches(len(indexes)):
-            batch = indexes[created : created + size]
-            pods = [
-                shared or pod_from_template(job, i, failures=None if i is None else failures.get(i))
-                for i in batch
-            ]
-            errors = await _concurrently([self._create_one(job, pod) for pod in pods])
-            created += size - len(errors)
-            if errors:
-                break
-        missing = len(indexes) - created
-        if missing:
-            self._expectations.lower_expectations(key, creations=missing)
-        return missing, errors
-
-    async def _create_one(self, job: Job, pod: Pod) -> Exception | None:
-        try:
-            new = await self._client.create(pod)
-        except ApiError as exc:
-            await self._event(
-                job, JobEvent(reason="FailedCreate", message=f"Error creating: {exc}", warning=True)
-            )
-            return exc
-        await self._event(
-            job, JobEvent(reason="SuccessfulCreate", message=f"Created pod: {new.metadata.name}")
-        )
-        return None
+        pods = [
+            shared or pod_from_template(job, i, failures=None if i is None else failures.get(i))
+            for i in indexes
+        ]
+        return await self._control.create(job, key, pods, batches=slow_start_batches(len(pods)))
 
     async def _delete(
         self, job: Job, key: ObjectKey, victims: Sequence[Pod], *, release: bool
@@ -301,9 +278,7 @@ class JobReconciler:
         self._expectations.expect_deletions(key, uids)
         if release:
             self._removals.expect(key, uids)
-        return await _concurrently(
-            [self._delete_one(job, key, p, release=release) for p in victims]
-        )
+        return await concurrently([self._delete_one(job, key, p, release=release) for p in victims])
 
     async def _delete_one(
         self, job: Job, key: ObjectKey, pod: Pod, *, release: bool
@@ -314,18 +289,7 @@ class JobReconciler:
             if error is not None:
                 self._expectations.deletion_observed(key, uid)
                 return error
-        try:
-            await self._client.delete(Pod, pod.metadata.key, preconditions=Preconditions(uid=uid))
-        except (NotFoundError, ConflictError):
-            self._expectations.deletion_observed(key, uid)
-            return None
-        except ApiError as exc:
-            self._expectations.deletion_observed(key, uid)
-            return exc
-        await self._event(
-            job, JobEvent(reason="SuccessfulDelete", message=f"Deleted pod: {pod.metadata.name}")
-        )
-        return None
+        return await self._control.delete_one(job, key, pod, failure_event=False)
 
     async def _release(self, key: ObjectKey, pods: Sequence[Pod]) -> dict[Uid, Exception]:
         """Remove the tracking finalizer from ``pods``; the uids where that failed, with why."""
@@ -374,13 +338,3 @@ def _kept(decided: Plan) -> set[Uid]:
     if uncounted is None:
         return set()
     return {u for u in (*uncounted.succeeded, *uncounted.failed) if u not in released}
-
-
-async def _concurrently(calls: list[Coroutine[None, None, Exception | None]]) -> list[Exception]:
-    """Await ``calls`` concurrently; the errors they returned, in call order."""
-    if len(calls) == 1:
-        error = await calls[0]
-        return [] if error is None else [error]
-    async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(call) for call in calls]
-    return [e for e in (t.result() for t in tasks) if e is not None]

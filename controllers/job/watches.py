@@ -24,8 +24,9 @@ import attrs
 from controllers.api.batch import Job
 from controllers.api.core import Pod
 from controllers.job.pods import has_tracking_finalizer
+from controllers.podcontrol import PodExpectationsObserver, owner_key
 from controllers.replicaset import is_pod_active, ready_time
-from reconcile import Expectations, ObjectKey, Resource, Store, Uid, controller_of
+from reconcile import Expectations, ObjectKey, Resource, Store, Uid
 
 __all__ = [
     "INDEX_TRACKED",
@@ -42,10 +43,7 @@ INDEX_TRACKED = "job.tracked"
 
 def job_of(pod: Pod) -> ObjectKey | None:
     """The key of the Job controlling ``pod`` (by its owner reference), if any."""
-    ref = controller_of(pod.metadata)
-    if ref is None or ref.kind != "Job" or not ref.api_version.startswith("batch/"):
-        return None
-    return ObjectKey(namespace=pod.metadata.namespace, name=ref.name)
+    return owner_key(pod, kind="Job", group="batch")
 
 
 def tracked_by(pod: Pod) -> tuple[str, ...]:
@@ -122,33 +120,24 @@ class JobPodObserver:
     The Pod informer handler feeding :class:`reconcile.Expectations` and :class:`FinalizerRemovals`.
 
     A pod controlled by a cached Job (same uid) that appears is a creation;
-    one that gets a deletion timestamp or leaves the cache is a deletion.
-    A pod seen without the tracking finalizer, or gone, ends its pending removal.
+    one that gets a deletion timestamp or leaves the cache is a deletion
+    (a :class:`~controllers.podcontrol.PodExpectationsObserver`). A pod seen
+    without the tracking finalizer, or gone, ends its pending removal.
     """
 
     expectations: Expectations
     removals: FinalizerRemovals
     jobs: Store[Job]
+    _pods: PodExpectationsObserver[Job] = attrs.field(init=False)
 
-    def _owner(self, pod: Pod) -> ObjectKey | None:
-        key = job_of(pod)
-        if key is None:
-            return None
-        job = self.jobs.get(key)
-        ref = controller_of(pod.metadata)
-        if job is None or ref is None or job.metadata.uid != ref.uid:
-            return None
-        return key
+    @_pods.default
+    def _observer(self) -> PodExpectationsObserver[Job]:
+        return PodExpectationsObserver(self.expectations, self.jobs, job_of)
 
     def on_add(self, obj: Pod) -> None:
-        key = self._owner(obj)
-        if key is None:
-            return
-        if obj.metadata.deletion_timestamp is not None:
-            self.expectations.deletion_observed(key, obj.metadata.uid)
-        else:
-            self.expectations.creation_observed(key)
-        if not has_tracking_finalizer(obj):
+        self._pods.on_add(obj)
+        key = self._pods.owner(obj)
+        if key is not None and not has_tracking_finalizer(obj):
             self.removals.observed(key, obj.metadata.uid)
 
     def on_update(self, old: Pod, new: Pod) -> None:
@@ -157,13 +146,11 @@ class JobPodObserver:
             return
         if not has_tracking_finalizer(new):
             self.removals.observed(key, new.metadata.uid)
-        if new.metadata.deletion_timestamp is not None and self._owner(new) is not None:
-            self.expectations.deletion_observed(key, new.metadata.uid)
+        self._pods.on_update(old, new)
 
     def on_delete(self, obj: Pod) -> None:
         key = job_of(obj)
         if key is None:
             return
         self.removals.observed(key, obj.metadata.uid)
-        if self._owner(obj) is not None:
-            self.expectations.deletion_observed(key, obj.metadata.uid)
+        self._pods.on_delete(obj)

@@ -43,6 +43,7 @@ import contextlib
 
 from controllers.api.apps import ReplicaSet
 from controllers.api.core import Pod
+from controllers.podcontrol import pod_owners
 from controllers.replicaset.plan import (
     BURST_REPLICAS,
     SLOW_START_INITIAL_BATCH,
@@ -89,7 +90,6 @@ from reconcile import (
     EventRecorder,
     Expectations,
     Manager,
-    ObjectKey,
     Resource,
     Watch,
     enqueue_mapped,
@@ -166,20 +166,7 @@ def setup(
         recorder=recorder,
     )
 
-    def pod_replicasets(obj: Resource) -> list[ObjectKey]:
-        if not isinstance(obj, Pod):
-            return []
-        key = replicaset_of(obj)
-        if key is not None:
-            return [key]
-        if orphan_namespaces(obj) == ():
-            return []  # controlled by something that is not a ReplicaSet
-        labels = obj.metadata.labels
-        return [
-            rs.metadata.key
-            for rs in replicasets.list(namespace=obj.metadata.namespace)
-            if rs.spec.selector is not None and rs.spec.selector.matches(labels)
-        ]
+    pod_replicasets = pod_owners(replicasets, replicaset_of, lambda rs: rs.spec.selector)
 
     def not_own_status_write(old: Resource | None, new: Resource | None) -> bool:
         """Our own status writes need no sync: we just made them."""

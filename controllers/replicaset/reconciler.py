@@ -12,11 +12,11 @@ One reconcile of a ReplicaSet (Kubernetes' ``syncReplicaSet``):
    just deleted adopts nothing (upstream's ``RecheckDeletionTimestamp``).
 3. If :class:`reconcile.Expectations` are satisfied (every pod this
    controller created or deleted has been seen in the cache, or 5 minutes
-   passed), pods are created in slow-start batches (each batch concurrently,
-   stopping after a batch with a failure) or deleted concurrently, with a
-   uid precondition so a pod replaced under the same name is left alone.
-   Creations are expected before they are issued; creations never issued
-   and deletions that failed are taken back at once.
+   passed), pods are created in slow-start batches or deleted concurrently
+   by :class:`~controllers.podcontrol.PodControl` (a uid precondition
+   leaves a pod replaced under the same name alone). Creations are expected
+   before they are issued; creations never issued and deletions that failed
+   are taken back at once.
 4. The status is written (``update_status``) only when it changed. A
    create or delete failure is then raised, so the engine retries with
    backoff, after the status has recorded ``ReplicaFailure``.
@@ -34,14 +34,14 @@ deleting: ERROR".
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import attrs
 
 from controllers.api.apps import ReplicaSet
 from controllers.api.core import Pod
+from controllers.podcontrol import PodControl, StatusWrites
 from controllers.replicaset.plan import (
     BURST_REPLICAS,
     claim,
@@ -56,15 +56,12 @@ from reconcile import (
     ApiError,
     Client,
     Clock,
-    ConflictError,
     EventRecorder,
     Expectations,
     InvalidError,
     NotFoundError,
     ObjectKey,
-    Preconditions,
     Request,
-    ResourceVersion,
     Result,
     Store,
     controller_of,
@@ -128,24 +125,19 @@ class ReplicaSetReconciler:
         self._clock = clock
         self._recorder = recorder
         self._burst = burst
-        # The ReplicaSet as our last status write left it, with the version it
-        # replaced: while the cache still holds that version, the write is the
-        # fresher copy (it saves a sure conflict and a wasted sync).
-        self._written: dict[ObjectKey, tuple[ResourceVersion, ReplicaSet]] = {}
+        self._control = PodControl(client, expectations, recorder)
+        self._written = StatusWrites[ReplicaSet]()
         self._synced_at: dict[ObjectKey, float] = {}
 
     def wrote(self, rs: ReplicaSet) -> bool:
         """Whether ``rs`` (as the cache delivers it) is this reconciler's own last status write."""
-        last = self._written.get(rs.metadata.key)
-        return (
-            last is not None and last[1].metadata.resource_version == rs.metadata.resource_version
-        )
+        return self._written.wrote(rs)
 
     async def reconcile(self, request: Request) -> Result:
         rs = self._replicasets.get(request)
         if rs is None:
             self._expectations.forget(request)
-            self._written.pop(request, None)
+            self._written.forget(request)
             self._synced_at.pop(request, None)
             return Result.done()
         started = self._clock.time()
@@ -154,9 +146,7 @@ class ReplicaSetReconciler:
         if previous is not None and started - previous < MIN_SYNC_INTERVAL / 2:
             return Result.after(MIN_SYNC_INTERVAL)
         self._synced_at[request] = started
-        last = self._written.get(request)
-        if last is not None and last[0] == rs.metadata.resource_version:
-            rs = last[1]
+        rs = self._written.fresher(request, rs)
         if rs.spec.selector is None:
             return Result.done()  # nothing can match; the API server refuses such sets anyway
         manage = self._expectations.satisfied(request) and rs.metadata.deletion_timestamp is None
@@ -182,7 +172,7 @@ class ReplicaSetReconciler:
         status = calculate_status(rs, mine, now=now, error=None if error is None else str(error))
         if status != rs.status:
             written = await self._client.update_status(attrs.evolve(rs, status=status))
-            self._written[request] = (rs.metadata.resource_version, written)
+            self._written.record(request, rs.metadata.resource_version, written)
         if error is not None:
             raise error
         delay = next_available_in(rs, mine, now=now)
@@ -245,73 +235,18 @@ class ReplicaSetReconciler:
     async def _create(self, rs: ReplicaSet, key: ObjectKey, count: int) -> None:
         self._expectations.expect_creations(key, count)
         pod = pod_from_template(rs)  # one immutable value serves every create
-        created = 0
-        first_error: Exception | None = None
-        for size in slow_start_batches(count):
-            errors = await _concurrently([self._create_one(rs, pod) for _ in range(size)])
-            created += size - len(errors)
-            if errors:
-                first_error = errors[0]
-                break
-        if count - created:
-            # Never issued or refused: the informer will not see these.
-            self._expectations.lower_expectations(key, creations=count - created)
-        if first_error is not None:
-            raise ManageReplicasError(str(first_error)) from first_error
-
-    async def _create_one(self, rs: ReplicaSet, pod: Pod) -> Exception | None:
-        try:
-            new = await self._client.create(pod)
-        except ApiError as exc:
-            if _namespace_terminating(exc):
-                return None  # every create would fail; the namespace takes the set away
-            if self._recorder is not None:
-                await self._recorder.warning(
-                    rs, reason="FailedCreate", message=f"Error creating: {exc}"
-                )
-            return exc
-        if self._recorder is not None:
-            await self._recorder.normal(
-                rs, reason="SuccessfulCreate", message=f"Created pod: {new.metadata.name}"
-            )
-        return None
-
-    async def _delete(self, rs: ReplicaSet, key: ObjectKey, victims: Sequence[Pod]) -> None:
-        self._expectations.expect_deletions(key, [p.metadata.uid for p in victims])
-        errors = await _concurrently([self._delete_one(rs, key, pod) for pod in victims])
+        # A namespace being deleted refuses every create; it takes the set away anyway.
+        _, errors = await self._control.create(
+            rs, key, [pod] * count, batches=slow_start_batches(count), ignore=_namespace_terminating
+        )
         if errors:
             raise ManageReplicasError(str(errors[0])) from errors[0]
 
-    async def _delete_one(self, rs: ReplicaSet, key: ObjectKey, pod: Pod) -> Exception | None:
-        uid = pod.metadata.uid
-        try:
-            await self._client.delete(Pod, pod.metadata.key, preconditions=Preconditions(uid=uid))
-        except (NotFoundError, ConflictError):
-            # Gone, or replaced by a pod of the same name: the planned deletion is moot.
-            self._expectations.deletion_observed(key, uid)
-            return None
-        except ApiError as exc:
-            self._expectations.deletion_observed(key, uid)
-            if self._recorder is not None:
-                await self._recorder.warning(
-                    rs, reason="FailedDelete", message=f"Error deleting: {exc}"
-                )
-            return exc
-        if self._recorder is not None:
-            await self._recorder.normal(
-                rs, reason="SuccessfulDelete", message=f"Deleted pod: {pod.metadata.name}"
-            )
-        return None
-
-
-async def _concurrently(calls: list[Coroutine[None, None, Exception | None]]) -> list[Exception]:
-    """Await ``calls`` concurrently; the errors they returned, in call order."""
-    if len(calls) == 1:  # the first slow-start batch: no task needed
-        error = await calls[0]
-        return [] if error is None else [error]
-    async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(call) for call in calls]
-    return [e for e in (t.result() for t in tasks) if e is not None]
+    async def _delete(self, rs: ReplicaSet, key: ObjectKey, victims: Sequence[Pod]) -> None:
+        self._expectations.expect_deletions(key, [p.metadata.uid for p in victims])
+        errors = await self._control.delete(rs, key, victims)
+        if errors:
+            raise ManageReplicasError(str(errors[0])) from errors[0]
 
 
 def _namespace_terminating(exc: ApiError) -> bool:

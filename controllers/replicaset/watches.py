@@ -11,10 +11,9 @@ orphan's event looks at the ReplicaSets of its namespace.
 
 from __future__ import annotations
 
-import attrs
-
 from controllers.api.apps import ReplicaSet
 from controllers.api.core import Pod
+from controllers.podcontrol import PodExpectationsObserver, owner_key
 from controllers.replicaset.pods import is_pod_active, ready_time
 from reconcile import Expectations, ObjectKey, Resource, Store, controller_of
 
@@ -37,10 +36,7 @@ def orphan_namespaces(pod: Pod) -> tuple[str, ...]:
 
 def replicaset_of(pod: Pod) -> ObjectKey | None:
     """The key of the ReplicaSet that controls ``pod`` (by its owner reference), if any."""
-    ref = controller_of(pod.metadata)
-    if ref is None or ref.kind != "ReplicaSet" or not ref.api_version.startswith("apps/"):
-        return None
-    return ObjectKey(namespace=pod.metadata.namespace, name=ref.name)
+    return owner_key(pod, kind="ReplicaSet", group="apps")
 
 
 def pod_counts_changed(old: Resource | None, new: Resource | None) -> bool:
@@ -64,47 +60,14 @@ def pod_counts_changed(old: Resource | None, new: Resource | None) -> bool:
     )
 
 
-@attrs.frozen
-class ExpectationsObserver:
+class ExpectationsObserver(PodExpectationsObserver[ReplicaSet]):
     """
     The Pod informer handler that tells :class:`reconcile.Expectations` what was observed.
 
-    A pod controlled by a cached ReplicaSet (same uid) that appears is a
-    creation; one that gets a deletion timestamp or leaves the cache is a
-    deletion (counted once per uid). Kubernetes: ``addPod``/``updatePod``/
-    ``deletePod`` in pkg/controller/replicaset/replica_set.go.
+    A :class:`~controllers.podcontrol.PodExpectationsObserver` of the pods of
+    cached ReplicaSets. Kubernetes: ``addPod``/``updatePod``/``deletePod`` in
+    pkg/controller/replicaset/replica_set.go.
     """
 
-    expectations: Expectations
-    replicasets: Store[ReplicaSet]
-
-    def _owner(self, pod: Pod) -> ObjectKey | None:
-        key = replicaset_of(pod)
-        if key is None:
-            return None
-        rs = self.replicasets.get(key)
-        ref = controller_of(pod.metadata)
-        if rs is None or ref is None or rs.metadata.uid != ref.uid:
-            return None
-        return key
-
-    def on_add(self, obj: Pod) -> None:
-        key = self._owner(obj)
-        if key is None:
-            return
-        if obj.metadata.deletion_timestamp is not None:
-            self.expectations.deletion_observed(key, obj.metadata.uid)
-        else:
-            self.expectations.creation_observed(key)
-
-    def on_update(self, old: Pod, new: Pod) -> None:
-        if new.metadata.deletion_timestamp is None:
-            return
-        key = self._owner(new)
-        if key is not None:
-            self.expectations.deletion_observed(key, new.metadata.uid)
-
-    def on_delete(self, obj: Pod) -> None:
-        key = self._owner(obj)
-        if key is not None:
-            self.expectations.deletion_observed(key, obj.metadata.uid)
+    def __init__(self, expectations: Expectations, replicasets: Store[ReplicaSet]) -> None:
+        super().__init__(expectations, replicasets, replicaset_of)

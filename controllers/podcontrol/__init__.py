@@ -1,0 +1,37 @@
+"""
+What the pod-owning controllers share: creating and deleting pods, observing them, mapping them.
+
+Kubernetes keeps this in pkg/controller/controller_utils.go, and so it is
+here, for the ReplicaSet, DaemonSet and Job controllers:
+
+* :class:`PodControl` (:mod:`~controllers.podcontrol.control`) creates pods
+  in slow-start batches and deletes them with a uid precondition, records
+  the ``SuccessfulCreate`` / ``FailedCreate`` / ``SuccessfulDelete`` /
+  ``FailedDelete`` events and lowers :class:`reconcile.Expectations` for
+  what never reaches the informer (``RealPodControl``, ``slowStartBatch``).
+* :class:`PodExpectationsObserver` (:mod:`~controllers.podcontrol.expectations`)
+  is the Pod informer handler that tells the expectations what was observed.
+* :func:`owner_key` and :func:`pod_owners` (:mod:`~controllers.podcontrol.owners`)
+  map a pod to the owners that care about it.
+* :class:`StatusWrites` (:mod:`~controllers.podcontrol.writes`) remembers a
+  reconciler's own last status write, so a cache lagging behind it is not
+  mistaken for a change.
+
+Nothing here decides anything: the callers' pure planners do.
+"""
+
+from __future__ import annotations
+
+from controllers.podcontrol.control import PodControl, concurrently
+from controllers.podcontrol.expectations import PodExpectationsObserver
+from controllers.podcontrol.owners import owner_key, pod_owners
+from controllers.podcontrol.writes import StatusWrites
+
+__all__ = [
+    "PodControl",
+    "PodExpectationsObserver",
+    "StatusWrites",
+    "concurrently",
+    "owner_key",
+    "pod_owners",
+]
