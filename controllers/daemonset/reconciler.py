@@ -34,7 +34,6 @@ daemon pod NS/NAME on node NODE, will try to delete it", ``SelectingAll``
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -56,7 +55,7 @@ from controllers.daemonset.plan import (
 from controllers.daemonset.revisions import history_to_delete
 from controllers.daemonset.rolling import is_rolling_update, rolling_update
 from controllers.daemonset.status import calculate_status, next_available_in
-from controllers.podcontrol import PodControl, StatusWrites
+from controllers.podcontrol import PodControl, StatusWrites, adopt, release
 from controllers.replicaset import INDEX_ORPHANS, slow_start_batches
 from reconcile import (
     INDEX_CONTROLLER,
@@ -65,14 +64,10 @@ from reconcile import (
     Clock,
     EventRecorder,
     Expectations,
-    NotFoundError,
     ObjectKey,
     Request,
     Result,
     Store,
-    owner_reference_to,
-    remove_owner_reference,
-    set_controller_reference,
 )
 
 __all__ = ["MIN_SYNC_INTERVAL", "DaemonSetReconciler", "SyncNodesError"]
@@ -173,9 +168,9 @@ class DaemonSetReconciler:
         claimed = claim(ds, self._candidates(ds))
         mine = [*claimed.owned]
         if claimed.adopt:
-            mine += await self._adopt(ds, claimed.adopt)
+            mine += await adopt(self._client, ds, claimed.adopt, error=SyncNodesError)
         for pod in claimed.release:
-            await self._release(ds, pod)
+            await release(self._client, ds, pod)
         ds, hash_, old = await self._history.sync(ds)
         verdicts = judge_nodes(ds, self._nodes.list())
         should_run = {name: v.should_run for name, v in verdicts.items()}
@@ -250,28 +245,6 @@ class DaemonSetReconciler:
             *self._pods.by_index(INDEX_CONTROLLER, ds.metadata.uid),
             *self._pods.by_index(INDEX_ORPHANS, ds.metadata.namespace),
         ]
-
-    # -- claiming --------------------------------------------------------------------------
-
-    async def _adopt(self, ds: DaemonSet, orphans: Sequence[Pod]) -> list[Pod]:
-        """Take control of ``orphans``; returns the adopted pods as written."""
-        fresh = await self._client.get(DaemonSet, ds.metadata.key)
-        if fresh.metadata.uid != ds.metadata.uid or fresh.metadata.deletion_timestamp is not None:
-            raise SyncNodesError(
-                f"cannot adopt pods: DaemonSet {ds.metadata.key} is gone or being deleted"
-            )
-        ref = owner_reference_to(ds)
-        adopted = []
-        for pod in orphans:
-            meta = set_controller_reference(pod.metadata, ref)
-            with contextlib.suppress(NotFoundError):  # gone meanwhile: nothing to adopt
-                adopted.append(await self._client.update(attrs.evolve(pod, metadata=meta)))
-        return adopted
-
-    async def _release(self, ds: DaemonSet, pod: Pod) -> None:
-        meta = remove_owner_reference(pod.metadata, ds.metadata.uid)
-        with contextlib.suppress(NotFoundError):  # gone meanwhile: released for good
-            await self._client.update(attrs.evolve(pod, metadata=meta))
 
     # -- writing ---------------------------------------------------------------------------
 

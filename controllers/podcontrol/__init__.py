@@ -13,6 +13,8 @@ here, for the ReplicaSet, DaemonSet and Job controllers:
   is the Pod informer handler that tells the expectations what was observed.
 * :func:`owner_key` and :func:`pod_owners` (:mod:`~controllers.podcontrol.owners`)
   map a pod to the owners that care about it.
+* :func:`adopt` and :func:`release` (:mod:`~controllers.podcontrol.claims`)
+  write an owner's claims on pods (``PodControllerRefManager``).
 * :class:`StatusWrites` (:mod:`~controllers.podcontrol.writes`) remembers a
   reconciler's own last status write, so a cache lagging behind it is not
   mistaken for a change.
@@ -22,6 +24,7 @@ Nothing here decides anything: the callers' pure planners do.
 
 from __future__ import annotations
 
+from controllers.podcontrol.claims import adopt, release
 from controllers.podcontrol.control import PodControl, concurrently
 from controllers.podcontrol.expectations import PodExpectationsObserver
 from controllers.podcontrol.owners import owner_key, pod_owners
@@ -31,7 +34,9 @@ __all__ = [
     "PodControl",
     "PodExpectationsObserver",
     "StatusWrites",
+    "adopt",
     "concurrently",
     "owner_key",
     "pod_owners",
+    "release",
 ]

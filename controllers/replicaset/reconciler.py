@@ -34,14 +34,13 @@ deleting: ERROR".
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 
 import attrs
 
 from controllers.api.apps import ReplicaSet
 from controllers.api.core import Pod
-from controllers.podcontrol import PodControl, StatusWrites
+from controllers.podcontrol import PodControl, StatusWrites, adopt, release
 from controllers.replicaset.plan import (
     BURST_REPLICAS,
     claim,
@@ -59,15 +58,11 @@ from reconcile import (
     EventRecorder,
     Expectations,
     InvalidError,
-    NotFoundError,
     ObjectKey,
     Request,
     Result,
     Store,
     controller_of,
-    owner_reference_to,
-    remove_owner_reference,
-    set_controller_reference,
 )
 
 __all__ = ["MIN_SYNC_INTERVAL", "ManageReplicasError", "ReplicaSetReconciler"]
@@ -153,9 +148,9 @@ class ReplicaSetReconciler:
         claimed = claim(rs, self._candidates(rs))
         mine = [*claimed.owned]
         if claimed.adopt:
-            mine += await self._adopt(rs, claimed.adopt)
+            mine += await adopt(self._client, rs, claimed.adopt, error=ManageReplicasError)
         for pod in claimed.release:
-            await self._release(rs, pod)
+            await release(self._client, rs, pod)
         error: ManageReplicasError | None = None
         if manage:
             change = scale(
@@ -205,30 +200,6 @@ class ReplicaSetReconciler:
                 if pod.metadata.uid not in seen:
                     seen.add(pod.metadata.uid)
                     yield pod
-
-    # -- claiming --------------------------------------------------------------------------
-
-    async def _adopt(self, rs: ReplicaSet, orphans: Sequence[Pod]) -> list[Pod]:
-        """Take control of ``orphans``; returns the adopted pods as written."""
-        fresh = await self._client.get(ReplicaSet, rs.metadata.key)
-        if fresh.metadata.uid != rs.metadata.uid or fresh.metadata.deletion_timestamp is not None:
-            raise ManageReplicasError(
-                f"cannot adopt pods: ReplicaSet {rs.metadata.key} is gone or being deleted"
-            )
-        ref = owner_reference_to(rs)
-        adopted = []
-        for pod in orphans:
-            meta = set_controller_reference(pod.metadata, ref)
-            try:
-                adopted.append(await self._client.update(attrs.evolve(pod, metadata=meta)))
-            except NotFoundError:
-                continue  # gone meanwhile: nothing to adopt
-        return adopted
-
-    async def _release(self, rs: ReplicaSet, pod: Pod) -> None:
-        meta = remove_owner_reference(pod.metadata, rs.metadata.uid)
-        with contextlib.suppress(NotFoundError):  # gone meanwhile: released for good
-            await self._client.update(attrs.evolve(pod, metadata=meta))
 
     # -- scaling ---------------------------------------------------------------------------
 
