@@ -97,7 +97,8 @@ async def _act(cluster: controllers.Cluster, action: tuple[str, Any], target: st
     kind, arg = action
     names = sorted(n.metadata.name for n in cluster.api.list_nowait(Node).items)
     if kind == "add":
-        await cluster.add_node(f"extra-{len(names)}", labels=arg)
+        fresh = next(f"extra-{i}" for i in range(len(names) + 1) if f"extra-{i}" not in names)
+        await cluster.add_node(fresh, labels=arg)
         return
     if target not in names:
         return
