@@ -254,7 +254,7 @@ class Cluster(Objects, Faults, Workloads, Services):
 
         "Nothing left" means every controller is idle and no controller has
         work scheduled within the next ``within`` seconds; periodic work
-        (heartbeats, node health checks) does not count. A crash-looping
+        (heartbeats, node health checks, a CronJob's next run) does not count. A crash-looping
         container therefore does not hold ``settle`` beyond its back-off.
         Gives up (returning) after ``limit`` simulated seconds.
         """
@@ -367,7 +367,7 @@ class Cluster(Objects, Faults, Workloads, Services):
 
 
 # Controllers whose delayed work is periodic by nature: settle() does not wait for it.
-_PERIODIC = frozenset({"kubelet-nodes", "node-lifecycle-controller"})
+_PERIODIC = frozenset({"kubelet-nodes", "node-lifecycle-controller", "cronjob-controller"})
 
 
 def _all_kinds() -> list[type[reconcile.Resource]]:

@@ -238,3 +238,19 @@ def test_too_small_starting_deadline_misses_every_run() -> None:
         assert cron_job(cluster).status.last_schedule_time is None
 
     scenario(body)
+
+
+def test_settle_does_not_wait_for_the_next_scheduled_run() -> None:
+    """A CronJob's next run is periodic work: ``settle`` never advances time to reach it."""
+
+    async def body(cluster: Cluster) -> None:
+        await cluster.apply(manifest("*/1 * * * *"))
+        # Even with a window wider than the schedule's period, nothing is left to do.
+        took = await cluster.settle(within=120, limit=600)
+        assert took < 60
+        assert [] == jobs(cluster)
+        await cluster.advance(61)  # the first run is due: it is created and runs
+        await cluster.settle(within=120, limit=600)
+        assert 1 == len(jobs(cluster))
+
+    scenario(body)
