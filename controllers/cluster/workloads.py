@@ -2,7 +2,8 @@
 The kubectl workload verbs of :class:`~controllers.cluster.Cluster`.
 
 ``scale``, ``set image``, ``rollout status|history|undo|pause|resume|restart``
-and the ``get`` tables of Deployments and ReplicaSets, as methods. They are
+and the ``get`` tables of Deployments, ReplicaSets, DaemonSets, Jobs,
+CronJobs, Pods, Services and Endpoints, as methods. They are
 thin: the logic and kubectl's messages live in :mod:`controllers.kubectl`,
 whose functions work over any :class:`reconcile.Client`. Kinds are named as
 :meth:`~controllers.cluster.objects.Objects.get` names them (``"deploy"``,
@@ -17,15 +18,33 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import reconcile
 from controllers import kubectl
 from controllers.api.apps import DaemonSet, Deployment, ReplicaSet
+from controllers.api.batch import CronJob, Job
+from controllers.api.core import Endpoints, Service
+from controllers.api.pod import Pod
 from controllers.cluster.objects import KindRef, resolve_kind
 
 __all__ = ["Workloads"]
+
+_Printer = Callable[[Sequence[Any], dt.datetime, bool], str]
+
+_TABLES: dict[type[reconcile.Resource], _Printer] = {
+    Deployment: lambda objs, now, wide: kubectl.deployment_table(objs, now=now, wide=wide),
+    ReplicaSet: lambda objs, now, wide: kubectl.replica_set_table(objs, now=now, wide=wide),
+    DaemonSet: lambda objs, now, wide: kubectl.daemon_set_table(objs, now=now, wide=wide),
+    Job: lambda objs, now, wide: kubectl.job_table(objs, now=now, wide=wide),
+    CronJob: lambda objs, now, wide: kubectl.cron_job_table(objs, now=now, wide=wide),
+    Pod: lambda objs, now, wide: kubectl.pod_table(objs, now=now, wide=wide),
+    Service: lambda objs, now, wide: kubectl.service_table(objs, now=now, wide=wide),
+    Endpoints: lambda objs, now, _wide: kubectl.endpoints_table(objs, now=now),
+}
+"""The ``get`` printer of each kind that has one."""
 
 
 def _rollout_kind(kind: KindRef) -> type[Deployment] | type[DaemonSet]:
@@ -197,17 +216,23 @@ class Workloads:
 
     def table(self, kind: KindRef, *, namespace: str | None = "default", wide: bool = False) -> str:
         """
-        ``kubectl get deployments|replicasets [-o wide]`` as text (every namespace when ``None``).
+        ``kubectl get <kind> [-o wide]`` as text (every namespace when ``None``).
+
+        ``kind`` is named as kubectl names it (``deploy``, ``rs``, ``ds``,
+        ``job``, ``cj``, ``po``, ``svc``, ``ep``, their plurals or kinds) or
+        given as a class; objects come in the API server's order.
 
         Raises:
-            controllers.kubectl.KubectlError: ``kind`` has no table here.
+            controllers.kubectl.KubectlError: ``kind`` has no table here
+                (the message names it).
+            LookupError: there is no kind of that name.
         """
         cls = resolve_kind(kind)
-        now = self.clock.now()
-        if cls is Deployment:
-            deployments = self.api.list_nowait(Deployment, namespace=namespace).items
-            return kubectl.deployment_table(deployments, now=now, wide=wide)
-        if cls is ReplicaSet:
-            replica_sets = self.api.list_nowait(ReplicaSet, namespace=namespace).items
-            return kubectl.replica_set_table(replica_sets, now=now, wide=wide)
-        raise kubectl.KubectlError(f"no table for {reconcile.kind_of(cls)}")
+        printer = _TABLES.get(cls)
+        if printer is None:
+            raise kubectl.KubectlError(
+                f"no table for {reconcile.kind_of(cls).kind}: kubectl get prints "
+                + ", ".join(reconcile.kind_of(c).plural for c in _TABLES)
+            )
+        objects = self.api.list_nowait(cls, namespace=namespace).items
+        return printer(objects, self.clock.now(), wide)

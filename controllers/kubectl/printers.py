@@ -29,11 +29,14 @@ from reconcile import LabelSelector
 
 __all__ = [
     "age",
+    "containers_cells",
     "deployment_table",
     "describe_template",
     "history_table",
     "human_duration",
+    "labels_cell",
     "replica_set_table",
+    "selector_cell",
     "tabwrite",
 ]
 
@@ -124,12 +127,19 @@ def age(created: dt.datetime | None, now: dt.datetime) -> str:
     return human_duration((now - created).total_seconds())
 
 
-def _selector(selector: LabelSelector | None) -> str:
+def selector_cell(selector: LabelSelector | None) -> str:
+    """The SELECTOR column of ``-o wide``: the label selector as text, ``<none>`` if empty."""
     text = "" if selector is None else str(selector)
     return text or "<none>"
 
 
-def _containers(containers: Iterable[Container]) -> list[str]:
+def labels_cell(labels: Mapping[str, str]) -> str:
+    """Labels as kubectl formats them (``a=1,b=2``, sorted by key), ``<none>`` if empty."""
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
+
+
+def containers_cells(containers: Iterable[Container]) -> list[str]:
+    """The CONTAINERS and IMAGES columns of ``-o wide``: names and images, comma-separated."""
     listed = list(containers)
     return [",".join(c.name for c in listed), ",".join(c.image for c in listed)]
 
@@ -157,7 +167,8 @@ def deployment_table(
             age(d.metadata.creation_timestamp, now),
         ]
         if wide:
-            row += [*_containers(d.spec.template.spec.containers), _selector(d.spec.selector)]
+            spec = d.spec
+            row += [*containers_cells(spec.template.spec.containers), selector_cell(spec.selector)]
         rows.append(row)
     return tabwrite(rows)
 
@@ -185,7 +196,8 @@ def replica_set_table(
             age(rs.metadata.creation_timestamp, now),
         ]
         if wide:
-            row += [*_containers(rs.spec.template.spec.containers), _selector(rs.spec.selector)]
+            spec = rs.spec
+            row += [*containers_cells(spec.template.spec.containers), selector_cell(spec.selector)]
         rows.append(row)
     return tabwrite(rows)
 

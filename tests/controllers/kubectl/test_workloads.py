@@ -116,9 +116,9 @@ def test_restart_uses_the_clock_and_table_the_age() -> None:
         return stamp, kubectl.table("deployments").split("\n")[1].split()[-1]
 
     assert ("2025-01-01T00:02:05Z", "2m5s") == run(scenario)
-    with pytest.raises(KubectlError, match="no table for"):
-        run(lambda clock: _table_of_pods(Kubectl(clock)))
+    with pytest.raises(KubectlError, match="no table for Node"):
+        run(lambda clock: _table_of_nodes(Kubectl(clock)))
 
 
-async def _table_of_pods(kubectl: Kubectl) -> str:
-    return kubectl.table("pods")
+async def _table_of_nodes(kubectl: Kubectl) -> str:
+    return kubectl.table("nodes")
