@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import reconcile
 from controllers import Cluster
-from controllers.api.core import Node, Pod
+from controllers.api.core import Node
 from reconcile.testing import VirtualClock, run
 
 MANIFEST = """
@@ -59,24 +59,10 @@ spec:
 """
 
 
-def _row(pod: Pod) -> str:
-    """One line of ``kubectl get pods -o wide``."""
-    statuses = pod.status.container_statuses
-    ready = sum(s.ready for s in statuses)
-    restarts = sum(s.restart_count for s in statuses)
-    status = pod.status.phase
-    for s in statuses:
-        if s.state.waiting is not None and s.state.waiting.reason:
-            status = s.state.waiting.reason
-    if pod.metadata.deletion_timestamp is not None:
-        status = "Terminating"
-    name = pod.metadata.name
-    return f"{name:<14} {ready}/{len(statuses)}  {status:<17} {restarts:<8} {pod.spec.node_name}"
-
-
 def _table(cluster: Cluster, when: str, lines: list[str]) -> None:
+    """``kubectl get pods -o wide``, under a line saying when."""
     lines.append(f"-- {when}")
-    lines.extend(_row(p) for p in cluster.list("pods", namespace="default"))
+    lines.extend(cluster.table("pods", wide=True).split("\n"))
 
 
 def _ready(node: Node) -> str:

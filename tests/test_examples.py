@@ -105,7 +105,10 @@ def test_07_pods_restart_crash_loop_and_leave_a_dead_node() -> None:
     ]
     assert result["web_terminating"] is True
     assert {"Killing", "Started", "Unhealthy"} <= set(result["liveness_events"])
-    assert "crash          0/1  CrashLoopBackOff  2        node-3" in result["lines"]
+    assert (
+        "crash           0/1     CrashLoopBackOff   2 (24s ago)   70s   10.244.2.2   node-3   "
+        "<none>           <none>"
+    ) in result["lines"]
 
 
 @pytest.mark.parametrize("stem", ["01_minimal", "02_owned_children", "07_pods_on_a_cluster"])
