@@ -56,7 +56,7 @@ def _initialized(status: PodStatus) -> bool:
     return any(c.type == "Initialized" and c.status == "True" for c in status.conditions)
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class _Counts:
     """What the init containers add: kubectl counts those it looked at before it stopped."""
 
