@@ -23,6 +23,7 @@ from controllers.api.defaults import (
     default_service,
 )
 from controllers.api.pod import Pod
+from controllers.api.serviceips import ClusterIPs
 from controllers.api.validation import (
     validate_cron_job,
     validate_daemon_set,
@@ -40,11 +41,16 @@ def install(admission: Admission) -> None:
     """
     Register defaulting and validation for Pod, Service and the workload kinds.
 
+    Services also get their cluster IPs here (:mod:`controllers.api.serviceips`).
+
     Call it once per cluster (hooks append, so a second call runs them twice,
     which is harmless but wasteful): ``install(cluster.admission)``.
     """
     admission.register(Pod, defaulter=default_pod, validator=validate_pod)
-    admission.register(Service, defaulter=default_service)
+    ips = ClusterIPs()  # one allocator per cluster
+    admission.register(
+        Service, defaulter=default_service, mutator=ips.mutate, validator=ips.validate
+    )
     admission.register(Deployment, defaulter=default_deployment, validator=validate_deployment)
     admission.register(ReplicaSet, defaulter=default_replica_set, validator=validate_replica_set)
     admission.register(DaemonSet, defaulter=default_daemon_set, validator=validate_daemon_set)

@@ -140,7 +140,7 @@ def test_service_lists_its_port_and_selector() -> None:
     """kubectl get svc -o wide: a ClusterIP Service on 80/TCP selecting app=web."""
     header, web = _table_after(WEB, "svc", wide=True)
     assert ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"] == header
-    assert ["web", "ClusterIP"] == web[:2]
+    assert ["web", "ClusterIP", "10.96.0.1"] == web[:3]
     assert ["<none>", "80/TCP"] == web[3:5]
     assert "app=web" == web[-1]
 
