@@ -134,8 +134,9 @@ def settled_pods(groups: Mapping[str, Sequence[Pod]]) -> dict[str, Sequence[Pod]
     """
     ``groups`` without pods that are both finished and being deleted.
 
-    Such pods wait only for their finalizers or the kubelet; the rolling
-    update and the status ignore them, as Kubernetes' ``getNodesToDaemonPods``
+    Such pods wait only for their finalizers or the kubelet; the manage
+    step, the rolling update and the status ignore them (a node whose only
+    pod is one gets a new pod at once), as Kubernetes' ``getNodesToDaemonPods``
     does without ``includeDeletedTerminal``. Groups with nothing to drop are
     passed on as they are.
     """
@@ -201,8 +202,9 @@ def manage(
     Args:
         ds: The DaemonSet.
         verdicts: Every existing node's eligibility, by name.
-        groups: The DaemonSet's pods by node, as :func:`pods_by_node` gives
-            them (terminating and finished pods included).
+        groups: The DaemonSet's pods by node, as :func:`settled_pods` gives
+            them (terminating pods included, finished ones being deleted not:
+            they no longer occupy their node).
         hash_: The current revision's hash (which pod is new when surging).
         now: The current instant (availability, back-off).
         backoff: The failed-pod back-off of each node.
@@ -364,7 +366,7 @@ def plan(
     step = Manage()
     rollout = Rollout()
     if manage_pods and ds.spec.selector is not None and ds.metadata.deletion_timestamp is None:
-        step = manage(ds, verdicts, groups, hash_=hash_, now=now, backoff=backoff)
+        step = manage(ds, verdicts, settled, hash_=hash_, now=now, backoff=backoff)
         if step.empty and is_rolling_update(ds):
             rollout = rolling_update(ds, settled, should_run, hash_=hash_, now=now)
     status = calculate_status(ds, settled, should_run, hash_=hash_, now=now, observe=manage_pods)

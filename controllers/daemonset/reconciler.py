@@ -181,7 +181,7 @@ class DaemonSetReconciler:
         settled = settled_pods(groups)
         if observe:
             try:
-                retry = await self._manage(ds, request, verdicts, groups, settled, hash_=hash_)
+                retry = await self._manage(ds, request, verdicts, settled, hash_=hash_)
             except SyncNodesError as exc:
                 error = exc  # the history waits for a sync whose writes all succeed
             else:
@@ -206,13 +206,16 @@ class DaemonSetReconciler:
         ds: DaemonSet,
         key: ObjectKey,
         verdicts: Mapping[str, Eligibility],
-        groups: Mapping[str, Sequence[Pod]],
         settled: Mapping[str, Sequence[Pod]],
         *,
         hash_: str,
     ) -> float | None:
         """
         The manage step, then (when it had nothing to do) the rolling update.
+
+        Both see ``settled``: a finished pod being deleted no longer occupies
+        its node (Kubernetes' ``getNodesToDaemonPods`` without
+        ``includeDeletedTerminal``).
 
         Returns when a failed pod's back-off ends, if one holds a pod.
 
@@ -224,7 +227,7 @@ class DaemonSetReconciler:
         if generation != ds.status.observed_generation:
             backoff = {}
         step = manage(
-            ds, verdicts, groups, hash_=hash_, now=now, backoff=backoff, burst=self._burst
+            ds, verdicts, settled, hash_=hash_, now=now, backoff=backoff, burst=self._burst
         )
         if step.backoff:
             self._backoff[key] = (ds.status.observed_generation, {**backoff, **step.backoff})

@@ -430,3 +430,26 @@ def test_failed_creates_are_reported_and_retried() -> None:
         assert ["node-1", "node-2", "node-3"] == placement(cluster)
 
     scenario(body)
+
+
+def test_failed_pod_held_by_finalizer_is_replaced_at_once() -> None:
+    """A failed pod that is being deleted but kept by a finalizer no longer occupies its node."""
+
+    async def body(cluster: Cluster) -> None:
+        template_meta = "    metadata:\n      labels: {app: agent}\n"
+        held = manifest().replace(
+            template_meta, template_meta + "      finalizers: [example.com/keep]\n"
+        )
+        await cluster.apply(held)
+        await cluster.settle()
+        cluster.stop_kubelet("node-1")
+        victim = next(p for p in daemon_pods(cluster) if target_node(p) == "node-1")
+        status = attrs.evolve(victim.status, phase="Failed")
+        await cluster.api.update_status(attrs.evolve(victim, status=status))
+        await cluster.settle()
+        kept = cluster.get("pod", victim.metadata.name)
+        assert kept.metadata.deletion_timestamp is not None  # still there: the finalizer
+        # Kubernetes leaves deleted terminal pods out of manage: node-1 gets a new pod.
+        assert 1 == sum(1 for p in daemon_pods(cluster) if target_node(p) == "node-1")
+
+    scenario(body)
