@@ -135,10 +135,9 @@ async def main(clock: VirtualClock) -> dict[str, object]:
         _shell(f"kubectl rollout history deployment/{NAME}")
         history = cluster.rollout_history(NAME)
         _print(kubectl.history_table(history))
-        _shell("kubectl get pods -l app=nginx")
+        _shell("kubectl get pods -l app=nginx -o wide")
         pods = cluster.list("pods", labels="app=nginx")
-        for pod in pods:
-            _print(f"{pod.metadata.name:40} {pod.status.phase:8} {pod.spec.containers[0].image}")
+        _print(kubectl.pod_table(pods, now=clock.now(), wide=True))
         _print(f"\n{cluster.api.statistics().writes} writes, {clock.time():.1f} simulated seconds.")
         return {
             "created": created,
