@@ -241,11 +241,13 @@ def manage(
                 if pod.metadata.deletion_timestamp is not None:
                     continue
                 if pod.status.phase == "Failed":
-                    wait = backoff_remaining(backoff.get(name), now)
+                    # A deletion earlier in this step already holds the node's back-off.
+                    entry = changed.get(name, backoff.get(name))
+                    wait = backoff_remaining(entry, now)
                     if wait > 0:
                         retry = wait if retry is None else min(retry, wait)
                         continue
-                    changed[name] = next_backoff(backoff.get(name), now)
+                    changed[name] = next_backoff(entry, now)
                     failed.append((pod, name))
                     delete.append(pod)
                 elif pod.status.phase == "Succeeded":

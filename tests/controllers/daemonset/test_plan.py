@@ -154,6 +154,18 @@ def test_failed_pod_is_deleted_then_held_by_backoff() -> None:
     assert 2 * BACKOFF_INITIAL == later.backoff["n1"].delay
 
 
+def test_two_failed_pods_on_one_node_share_its_backoff() -> None:
+    """Deleting the first failed pod starts the node's back-off: the second waits for it."""
+    ds = daemonset()
+    first, second = (pod(ds, "n1", phase="Failed", ready_since=None) for _ in range(2))
+    verdicts = judge_nodes(ds, [node("n1")])
+    step = manage(ds, verdicts, pods_by_node([first, second]), hash_=template_hash(ds), now=T0)
+    assert ((first, "n1"),) == step.failed
+    assert (first,) == step.delete
+    assert BACKOFF_INITIAL == step.retry_after
+    assert BACKOFF_INITIAL == step.backoff["n1"].delay
+
+
 def test_backoff_doubles_up_to_its_maximum_and_expires() -> None:
     """1 s, 2 s, 4 s ... capped at 15 min; forgotten after twice the maximum."""
     entry = None
