@@ -215,7 +215,12 @@ _Outcome = tuple[str, str, str]  # condition type, reason, message
 
 
 def _judge(
-    job: Job, tally: _Tally, failed_indexes: frozenset[int] | None, *, now: dt.datetime
+    job: Job,
+    tally: _Tally,
+    pods: Sequence[Pod],
+    failed_indexes: frozenset[int] | None,
+    *,
+    now: dt.datetime,
 ) -> tuple[_Outcome | None, _Outcome | None, float | None]:
     """
     The interim condition to write now, the final one, and when the deadline falls due.
@@ -235,7 +240,8 @@ def _judge(
     if tally.fail_message is not None:
         return (FAILURE_TARGET, Reason.POD_FAILURE_POLICY, tally.fail_message), None, None
     reason: str | None = None
-    if tally.failed > backoff_limit(job) or past_backoff_limit_on_failure(job, tally.active):
+    # Every pod still pending or running counts its restarts, a terminating one too.
+    if tally.failed > backoff_limit(job) or past_backoff_limit_on_failure(job, pods):
         reason = Reason.BACKOFF_LIMIT_EXCEEDED
     elif past_active_deadline(job, now=now):
         reason = Reason.DEADLINE_EXCEEDED
@@ -307,7 +313,7 @@ def plan(
     if has_backoff_limit_per_index(job):
         indexes = per_index(job, status, candidates, active=tally.active, succeeded=tally.indexes)
     interim, final, deadline_in = _judge(
-        job, tally, None if indexes is None else indexes.failed, now=now
+        job, tally, pods, None if indexes is None else indexes.failed, now=now
     )
     requeue = [] if deadline_in is None else [deadline_in]
 

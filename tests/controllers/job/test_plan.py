@@ -240,3 +240,16 @@ def test_a_job_created_suspended_has_no_start_time_and_runs_nothing() -> None:
     [suspended] = [c for c in decided.status.conditions if c.type == "Suspended"]
     assert ("JobSuspended", "Job suspended") == (suspended.reason, suspended.message)
     assert ["Suspended"] == [e.reason for e in decided.events]
+
+
+def test_on_failure_restarts_of_terminating_pods_count_towards_the_backoff_limit() -> None:
+    """OnFailure: a pod being deleted but still running keeps its restarts in the sum."""
+    j = stored(job(restart_policy="OnFailure", completions=2, parallelism=1, backoff_limit=3))
+    running = pod(j, "a", restarts=2)
+    leaving = pod(j, "b", restarts=1, deleting=90)  # released when parallelism went down
+    leaving = attrs.evolve(
+        leaving, metadata=remove_finalizer(leaving.metadata, JOB_TRACKING_FINALIZER)
+    )
+    decided = plan(j, [running, leaving], now=NOW)
+    [target] = [c for c in decided.status.conditions if c.type == "FailureTarget"]
+    assert "BackoffLimitExceeded" == target.reason
