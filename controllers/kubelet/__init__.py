@@ -12,6 +12,8 @@ and :mod:`controllers.kubelet.script`), in virtual time. The layers:
   loop that plays pulls, starts, exits, probes, back-offs and termination;
 * :mod:`~controllers.kubelet.status` and :mod:`~controllers.kubelet.qos`:
   the pod status Kubernetes would show for it;
+* :mod:`~controllers.kubelet.fit`: whether a pod bound to the node fits
+  what its admitted pods leave (or is rejected with ``OutOfcpu``...);
 * :mod:`~controllers.kubelet.agent`: one node's in-memory state and faults;
 * :mod:`~controllers.kubelet.reconciler` and :mod:`~controllers.kubelet.heartbeat`:
   the controllers that act for every node (pods; registration, node status

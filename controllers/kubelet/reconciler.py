@@ -7,7 +7,12 @@ through that node's :class:`~controllers.kubelet.agent.NodeAgent`:
 
 1. a node whose kubelet is stopped or cut off does nothing (its containers
    keep running in the agent; it catches up when it reports again);
-2. a pod new to the node is admitted (pod IP, start time, image pulls);
+2. a pod new to the node is admitted (pod IP, start time, image pulls), or
+   rejected when its requests do not fit what the node's active pods leave
+   (:func:`~controllers.kubelet.fit.reject`): phase ``Failed`` with reason
+   ``OutOfcpu``, ``OutOfmemory``, ``OutOfpods``..., a Warning event, and no
+   container started. Only pods bound by their author get there: the
+   scheduler binds pods that fit;
 3. the runtime is advanced to ``now`` (:func:`~controllers.kubelet.lifecycle.advance`),
    the events it produced are recorded, and the status is written when it
    differs from the cached one;
@@ -21,14 +26,19 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Mapping
 
 import attrs
 
+from controllers.api.core import Node, NodeStatus
 from controllers.api.pod import Pod
 from controllers.kubelet.agent import Fleet, NodeAgent
+from controllers.kubelet.fit import Rejection, reject
 from controllers.kubelet.lifecycle import admit, advance, next_wake, stopped
-from controllers.kubelet.runtime import seconds
-from controllers.kubelet.status import pod_status
+from controllers.kubelet.qos import qos_class
+from controllers.kubelet.runtime import PodRuntime, seconds
+from controllers.kubelet.status import phase, pod_status
+from controllers.scheduler.snapshot import allocatable, requests
 from reconcile import (
     Client,
     Clock,
@@ -63,6 +73,8 @@ class PodWorker:
         self._clock = clock
         self._events = events
         self._recorders: dict[str, EventRecorder] = {}
+        # Each node's allocatable in request units, computed once per agent configuration.
+        self._allocatable: dict[str, tuple[object, Mapping[str, int]]] = {}
         # The node each pod runs or ran on, to forget it once the API no longer
         # has it (a kubelet restarted over a running fleet inherits its pods).
         self._ran_on: dict[ObjectKey, str] = {
@@ -91,8 +103,12 @@ class PodWorker:
                 # Nothing of it runs here (the node lost it): nothing to stop.
                 await self._confirm_deletion(pod)
                 return Result.done()
-            if pod.status.phase in ("Succeeded", "Failed"):
-                return Result.done()  # it finished before this kubelet knew it
+            if pod.status.phase in _TERMINAL:
+                return Result.done()  # it finished (or was rejected) before this kubelet knew it
+            rejection = self._admission(agent, pod)
+            if rejection is not None:
+                await self._reject(agent, pod, rejection)
+                return Result.done()
             rt = admit(pod, now=now, pod_ip=agent.allocate_ip(), timings=agent.timings)
         rt, happened = advance(pod, rt, now=now, timings=agent.timings)
         agent.pods[key] = rt
@@ -116,6 +132,47 @@ class PodWorker:
             return Result.done()
         return Result.after(max(wake - now, 0.0) + _EPSILON)
 
+    def _admission(self, agent: NodeAgent, pod: Pod) -> Rejection | None:
+        """Why ``agent``'s node cannot take ``pod`` now, or ``None`` (see the module)."""
+        config, amounts = self._allocatable.get(agent.name, (None, {}))
+        if config is not agent.config:
+            status = NodeStatus(allocatable=agent.config.capacity)
+            amounts = allocatable(Node(status=status))
+            self._allocatable[agent.name] = (agent.config, amounts)
+        # The common case costs no scan: nothing requested, and room for one more pod.
+        if len(agent.pods) < amounts.get("pods", 0) and not any(requests(pod).values()):
+            return None
+        return reject(pod, allocatable=amounts, admitted=self._active(agent, pod))
+
+    def _active(self, agent: NodeAgent, pod: Pod) -> list[Pod]:
+        """The pods ``agent`` admitted, other than ``pod``, that still hold resources."""
+        active = []
+        for key, rt in agent.pods.items():
+            other = self._pods.get(key) if key != pod.key else None
+            if other is not None and _holds_resources(other, rt):
+                active.append(other)
+        return active
+
+    async def _reject(self, agent: NodeAgent, pod: Pod, rejection: Rejection) -> None:
+        """Fail ``pod`` without running it, as the kubelet's ``rejectPod`` does."""
+        stale = agent.pods.get(pod.key)
+        if stale is not None and stale.uid != pod.metadata.uid:
+            agent.pods.pop(pod.key)  # an earlier pod of that name, gone
+        status = attrs.evolve(
+            pod.status,
+            phase="Failed",
+            reason=rejection.reason,
+            message=f"Pod was rejected: {rejection.message}",
+            qos_class=qos_class(pod.spec),
+        )
+        try:  # a conflict propagates: the pod is looked at again, at once
+            await self._client.update_status(attrs.evolve(pod, status=status))
+        except NotFoundError:
+            return
+        if self._events:
+            recorder = self._recorder(agent.name)
+            await recorder.warning(pod, reason=rejection.reason, message=rejection.message)
+
     def _recorder(self, node: str) -> EventRecorder:
         """The node's kubelet recorder: component ``kubelet``, host the node's name."""
         recorder = self._recorders.get(node)
@@ -136,6 +193,18 @@ class PodWorker:
                 preconditions=Preconditions(uid=pod.metadata.uid),
                 grace_period_seconds=0,
             )
+
+
+_TERMINAL = ("Succeeded", "Failed")
+
+
+def _holds_resources(pod: Pod, rt: PodRuntime) -> bool:
+    """Whether ``rt`` runs ``pod`` (same UID) and neither says it is terminal."""
+    return (
+        pod.metadata.uid == rt.uid
+        and pod.status.phase not in _TERMINAL
+        and phase(rt) not in _TERMINAL
+    )
 
 
 # Float timers may fire a hair before the event they wait for; never wake early.
