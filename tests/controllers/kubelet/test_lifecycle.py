@@ -498,6 +498,20 @@ def test_deletion_stops_containers_after_their_stop_time() -> None:
     assert terminated.finished_at == from_seconds(T0 + 15)
 
 
+def test_deletion_stops_a_restarted_container_after_its_stop_time() -> None:
+    """A container restarted after a scripted exit honours ``stop=`` as on its first run."""
+    sim = Sim.start(make_pod(scripts={"app": "stop=20s; exit=1@30s*3"})).until(50)
+    assert sim.container().restart_count == 1
+    assert sim.container().state.running is not None
+    sim.delete(grace=60).until(69)
+    assert not stopped(sim.rt)
+    sim.until(70)
+    assert stopped(sim.rt)
+    terminated = sim.container().state.terminated
+    assert terminated is not None
+    assert (terminated.exit_code, terminated.finished_at) == (0, from_seconds(T0 + 70))
+
+
 def test_deletion_kills_with_137_at_the_grace_deadline() -> None:
     sim = Sim.start(make_pod(scripts={"app": "stop=60s"})).until(10)
     sim.delete(grace=30).until(39)
