@@ -39,8 +39,9 @@ from controllers.daemonset.nodes import Eligibility, eligibility, target_node
 from controllers.daemonset.revisions import HASH_LABEL, template_hash
 from controllers.daemonset.rolling import Rollout, allows_surge, is_rolling_update, rolling_update
 from controllers.daemonset.status import by_age, calculate_status, next_available_in
+from controllers.podcontrol.claims import Claim, claim_pods
 from controllers.replicaset.pods import is_pod_available, is_pod_ready
-from reconcile import FrozenDict, controller_of
+from reconcile import FrozenDict
 
 __all__ = [
     "BURST_REPLICAS",
@@ -59,52 +60,13 @@ BURST_REPLICAS = 250
 """Most pods one sync creates, and most it deletes (Kubernetes' ``BurstReplicas``)."""
 
 
-@attrs.frozen(kw_only=True)
-class Claim:
-    """
-    Which pods a DaemonSet keeps, adopts and releases.
-
-    Attributes:
-        owned: Pods it controls that match its selector.
-        adopt: Matching orphans (no controller) to take control of.
-        release: Pods it controls that no longer match, to let go.
-    """
-
-    owned: tuple[Pod, ...] = ()
-    adopt: tuple[Pod, ...] = ()
-    release: tuple[Pod, ...] = ()
-
-
 def claim(ds: DaemonSet, pods: Iterable[Pod]) -> Claim:
     """
-    Sort ``pods`` into kept, adopted and released ones.
+    Sort ``pods`` into kept, adopted and released ones (:func:`~controllers.podcontrol.claim_pods`).
 
-    A DaemonSet without a selector claims nothing; one being deleted keeps
-    what it controls and matches, but adopts and releases nothing.
-    Kubernetes: ``ClaimPods`` in pkg/controller/controller_ref_manager.go
-    (as ``getDaemonPods`` calls it, with no filter).
+    Kubernetes: ``ClaimPods`` as ``getDaemonPods`` calls it, with no filter.
     """
-    selector = ds.spec.selector
-    if selector is None:
-        return Claim()
-    uid = ds.metadata.uid
-    deleting = ds.metadata.deletion_timestamp is not None
-    owned: list[Pod] = []
-    adopt: list[Pod] = []
-    release: list[Pod] = []
-    for pod in pods:
-        ref = controller_of(pod.metadata)
-        if ref is not None and ref.uid != uid:
-            continue  # another controller's: never ours to take
-        matches = selector.matches(pod.metadata.labels)
-        if ref is not None:
-            if matches:
-                owned.append(pod)
-            elif not deleting:
-                release.append(pod)
-        elif matches and not deleting and pod.metadata.deletion_timestamp is None:
-            adopt.append(pod)
-    return Claim(owned=tuple(owned), adopt=tuple(adopt), release=tuple(release))
+    return claim_pods(ds.metadata, ds.spec.selector, pods)
 
 
 def judge_nodes(ds: DaemonSet, nodes: Iterable[Node]) -> dict[str, Eligibility]:

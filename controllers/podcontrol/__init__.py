@@ -13,28 +13,33 @@ here, for the ReplicaSet, DaemonSet and Job controllers:
   is the Pod informer handler that tells the expectations what was observed.
 * :func:`owner_key` and :func:`pod_owners` (:mod:`~controllers.podcontrol.owners`)
   map a pod to the owners that care about it.
-* :func:`adopt` and :func:`release` (:mod:`~controllers.podcontrol.claims`)
-  write an owner's claims on pods (``PodControllerRefManager``).
+* :func:`claim_pods` decides which pods an owner keeps, adopts and
+  releases (pure), and :func:`adopt` and :func:`release`
+  (:mod:`~controllers.podcontrol.claims`) write that down
+  (``PodControllerRefManager``).
 * :class:`StatusWrites` (:mod:`~controllers.podcontrol.writes`) remembers a
   reconciler's own last status write, so a cache lagging behind it is not
   mistaken for a change.
 
-Nothing here decides anything: the callers' pure planners do.
+Apart from :func:`claim_pods`, nothing here decides anything: the
+callers' pure planners do.
 """
 
 from __future__ import annotations
 
-from controllers.podcontrol.claims import adopt, release
+from controllers.podcontrol.claims import Claim, adopt, claim_pods, release
 from controllers.podcontrol.control import PodControl, concurrently
 from controllers.podcontrol.expectations import PodExpectationsObserver
 from controllers.podcontrol.owners import owner_key, pod_owners
 from controllers.podcontrol.writes import StatusWrites
 
 __all__ = [
+    "Claim",
     "PodControl",
     "PodExpectationsObserver",
     "StatusWrites",
     "adopt",
+    "claim_pods",
     "concurrently",
     "owner_key",
     "pod_owners",

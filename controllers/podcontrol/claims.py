@@ -1,17 +1,18 @@
 """
-Writing an owner's claims on pods: adopting orphans, releasing pods that stopped matching.
+An owner's claims on pods: which to keep, adopt and release, and writing that down.
 
-Kubernetes: ``AdoptPod`` and ``ReleasePod`` of ``PodControllerRefManager``
-in pkg/controller/controller_ref_manager.go, with ``RecheckDeletionTimestamp``.
-Which pods to adopt or release is the callers' pure ``claim``; this module
-only writes the decision, with ``update`` on the cached resource version (a
-``ConflictError`` reaches the caller, so the engine retries on a fresh cache).
+Kubernetes: ``ClaimPods``, ``AdoptPod`` and ``ReleasePod`` of
+``PodControllerRefManager`` in pkg/controller/controller_ref_manager.go,
+with ``RecheckDeletionTimestamp``. :func:`claim_pods` decides (pure);
+:func:`adopt` and :func:`release` write the decision, with ``update`` on
+the cached resource version (a ``ConflictError`` reaches the caller, so the
+engine retries on a fresh cache).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 import attrs
@@ -19,16 +20,71 @@ import attrs
 from controllers.api.core import Pod
 from reconcile import (
     Client,
+    LabelSelector,
     NotFoundError,
+    ObjectMeta,
     Resource,
+    controller_of,
     owner_reference_to,
     remove_owner_reference,
     set_controller_reference,
 )
 
-__all__ = ["adopt", "release"]
+__all__ = ["Claim", "adopt", "claim_pods", "release"]
 
 O = TypeVar("O", bound=Resource)  # noqa: E741  # the owner kind
+
+
+@attrs.frozen(kw_only=True)
+class Claim:
+    """
+    Which pods an owner keeps, adopts and releases.
+
+    Attributes:
+        owned: Pods it controls that match its selector.
+        adopt: Matching orphans (no controller, not being deleted) to take control of.
+        release: Pods it controls that no longer match, to let go.
+    """
+
+    owned: tuple[Pod, ...] = ()
+    adopt: tuple[Pod, ...] = ()
+    release: tuple[Pod, ...] = ()
+
+
+def claim_pods(owner: ObjectMeta, selector: LabelSelector | None, pods: Iterable[Pod]) -> Claim:
+    """
+    Sort ``pods`` into the ones ``owner`` keeps, adopts and releases (pure).
+
+    Pods another controller controls are never taken. An owner without a
+    selector claims nothing; one being deleted keeps what it controls and
+    matches, but adopts and releases nothing. The callers filter ``pods``
+    first (the ReplicaSet passes only active ones). Kubernetes: ``ClaimPods``.
+    """
+    if selector is None:
+        return Claim()
+    uid = owner.uid
+    deleting = owner.deletion_timestamp is not None
+    owned: list[Pod] = []
+    adopt: list[Pod] = []
+    release: list[Pod] = []
+    # Pods made from one template share one labels value: match it once.
+    seen_labels: object = None
+    matches = False
+    for pod in pods:
+        ref = controller_of(pod.metadata)
+        if ref is not None and ref.uid != uid:
+            continue  # another controller's: never ours to take
+        labels = pod.metadata.labels
+        if labels is not seen_labels:
+            seen_labels, matches = labels, selector.matches(labels)
+        if ref is not None:
+            if matches:
+                owned.append(pod)
+            elif not deleting:
+                release.append(pod)
+        elif matches and not deleting and pod.metadata.deletion_timestamp is None:
+            adopt.append(pod)
+    return Claim(owned=tuple(owned), adopt=tuple(adopt), release=tuple(release))
 
 
 async def adopt(

@@ -31,10 +31,11 @@ import attrs
 
 from controllers.api.apps import ReplicaSet, ReplicaSetStatus
 from controllers.api.core import Pod
+from controllers.podcontrol.claims import Claim, claim_pods
 from controllers.replicaset.pods import is_pod_active
 from controllers.replicaset.ranking import pods_to_delete
 from controllers.replicaset.status import calculate_status, desired_replicas, next_available_in
-from reconcile import ObjectMeta, controller_of, owner_reference_to
+from reconcile import ObjectMeta, owner_reference_to
 
 __all__ = [
     "BURST_REPLICAS",
@@ -107,58 +108,14 @@ def pod_from_template(rs: ReplicaSet) -> Pod:
     return Pod(metadata=meta, spec=template.spec)
 
 
-@attrs.frozen(kw_only=True)
-class Claim:
-    """
-    Which active pods a ReplicaSet keeps, adopts and releases.
-
-    Attributes:
-        owned: Pods it controls that match its selector.
-        adopt: Matching orphans (no controller) to take control of.
-        release: Pods it controls that no longer match, to let go.
-    """
-
-    owned: tuple[Pod, ...] = ()
-    adopt: tuple[Pod, ...] = ()
-    release: tuple[Pod, ...] = ()
-
-
 def claim(rs: ReplicaSet, pods: Iterable[Pod]) -> Claim:
     """
     Sort ``pods`` into kept, adopted and released ones (inactive pods are ignored).
 
-    A ReplicaSet without a selector claims nothing. One being deleted keeps
-    what it controls and matches, but adopts and releases nothing.
-    Kubernetes: ``ClaimPods`` in pkg/controller/controller_ref_manager.go.
+    See :func:`~controllers.podcontrol.claim_pods`. Kubernetes: ``ClaimPods``
+    as ``syncReplicaSet`` calls it, on the active pods only.
     """
-    selector = rs.spec.selector
-    if selector is None:
-        return Claim()
-    uid = rs.metadata.uid
-    deleting = rs.metadata.deletion_timestamp is not None
-    owned: list[Pod] = []
-    adopt: list[Pod] = []
-    release: list[Pod] = []
-    # Pods made from one template share one labels value: match it once.
-    seen_labels: object = None
-    matches = False
-    for pod in pods:
-        if not is_pod_active(pod):
-            continue
-        ref = controller_of(pod.metadata)
-        if ref is not None and ref.uid != uid:
-            continue  # another controller's: never ours to take
-        labels = pod.metadata.labels
-        if labels is not seen_labels:
-            seen_labels, matches = labels, selector.matches(labels)
-        if ref is not None:
-            if matches:
-                owned.append(pod)
-            elif not deleting:
-                release.append(pod)
-        elif matches and not deleting:
-            adopt.append(pod)
-    return Claim(owned=tuple(owned), adopt=tuple(adopt), release=tuple(release))
+    return claim_pods(rs.metadata, rs.spec.selector, (p for p in pods if is_pod_active(p)))
 
 
 @attrs.frozen(kw_only=True)
