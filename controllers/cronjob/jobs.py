@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from controllers.api.batch import CronJob, Job
+from controllers.job.conditions import COMPLETE, FAILED
+from controllers.job.conditions import finished_condition as job_finished_condition
 from reconcile import (
-    ConditionStatus,
     FrozenDict,
     ObjectMeta,
     ObjectReference,
@@ -33,8 +34,6 @@ __all__ = [
 SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 """The scheduled time of the run a Job is, in RFC 3339 in the CronJob's time zone."""
 
-COMPLETE = "Complete"
-FAILED = "Failed"
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -71,10 +70,8 @@ def job_from_template(cron_job: CronJob, scheduled_time: dt.datetime, zone: dt.t
 
 def finished_condition(job: Job) -> str | None:
     """``Complete`` or ``Failed`` when that condition is true; ``getFinishedStatus``."""
-    for condition in job.status.conditions:
-        if condition.type in (COMPLETE, FAILED) and condition.status == ConditionStatus.TRUE:
-            return condition.type
-    return None
+    found = job_finished_condition(job)
+    return None if found is None else found.type
 
 
 def start_time_order(job: Job) -> tuple[bool, dt.datetime, str]:

@@ -37,6 +37,7 @@ import attrs
 from controllers.api.batch import CronJob, CronJobStatus, Job
 from controllers.cronjob.jobs import finished_condition
 from controllers.cronjob.plan import Plan, plan, record_created
+from controllers.namespace import is_terminating_refusal
 from reconcile import (
     INDEX_CONTROLLER,
     AlreadyExistsError,
@@ -44,7 +45,6 @@ from reconcile import (
     Client,
     Clock,
     EventRecorder,
-    InvalidError,
     NotFoundError,
     ObjectKey,
     Preconditions,
@@ -212,7 +212,7 @@ class CronJobReconciler:
                 return status, None
             return record_created(status, existing, scheduled), None
         except ApiError as exc:
-            if _namespace_terminating(exc):
+            if is_terminating_refusal(exc):
                 return status, None  # every create would fail; the namespace takes the CronJob
             await self._event(cron_job, "Warning", "FailedCreate", f"Error creating job: {exc}")
             return status, SyncError(str(exc))
@@ -250,11 +250,3 @@ class CronJobReconciler:
             await self._recorder.warning(cron_job, reason=reason, message=message)
         else:
             await self._recorder.normal(cron_job, reason=reason, message=message)
-
-
-def _namespace_terminating(exc: ApiError) -> bool:
-    """Whether a create was refused because its namespace is being deleted."""
-    return isinstance(exc, InvalidError) and any(
-        cause.field == "metadata.namespace" and "being terminated" in cause.detail
-        for cause in exc.causes
-    )

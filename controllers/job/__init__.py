@@ -66,6 +66,7 @@ from controllers.job.conditions import (
     condition,
     find_job_condition,
     finished_condition_time,
+    is_condition_true,
     is_job_finished,
     set_job_condition,
 )
@@ -180,6 +181,7 @@ __all__ = [
     "has_tracking_finalizer",
     "index_failure_count",
     "index_ignored_failure_count",
+    "is_condition_true",
     "is_index_failed",
     "is_job_finished",
     "is_pod_failed",

@@ -28,6 +28,7 @@ __all__ = [
     "find_job_condition",
     "finished_condition",
     "finished_condition_time",
+    "is_condition_true",
     "is_job_finished",
     "set_job_condition",
 ]
@@ -84,7 +85,8 @@ def find_job_condition(conditions: Sequence[JobCondition], type_: str) -> JobCon
     return next((c for c in conditions if c.type == type_), None)
 
 
-def _is_true(conditions: Sequence[JobCondition], type_: str) -> bool:
+def is_condition_true(conditions: Sequence[JobCondition], type_: str) -> bool:
+    """Whether the first condition of ``type_`` is ``True`` (kubectl's ``hasJobCondition``)."""
     found = find_job_condition(conditions, type_)
     return found is not None and found.status is ConditionStatus.TRUE
 
@@ -92,7 +94,7 @@ def _is_true(conditions: Sequence[JobCondition], type_: str) -> bool:
 def is_job_finished(job: Job) -> bool:
     """Whether ``job`` has ``Complete`` or ``Failed`` ``True``. Kubernetes: ``IsJobFinished``."""
     conditions = job.status.conditions
-    return _is_true(conditions, COMPLETE) or _is_true(conditions, FAILED)
+    return is_condition_true(conditions, COMPLETE) or is_condition_true(conditions, FAILED)
 
 
 def finished_condition(job: Job) -> JobCondition | None:

@@ -23,10 +23,11 @@ and ``printCronJob``:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from controllers.api.apps import DaemonSet
-from controllers.api.batch import CronJob, Job, JobCondition
+from controllers.api.batch import CronJob, Job
+from controllers.job import is_condition_true
 from controllers.kubectl.printers import (
     age,
     containers_cells,
@@ -35,7 +36,6 @@ from controllers.kubectl.printers import (
     selector_cell,
     tabwrite,
 )
-from reconcile import ConditionStatus
 
 __all__ = ["cron_job_table", "daemon_set_table", "job_completions", "job_status", "job_table"]
 
@@ -73,25 +73,17 @@ def daemon_set_table(
     return tabwrite(rows)
 
 
-def _is_true(conditions: Sequence[JobCondition], type_: str) -> bool:
-    """Whether the first condition of ``type_`` is true (kubectl's ``hasJobCondition``)."""
-    for condition in conditions:
-        if condition.type == type_:
-            return condition.status is ConditionStatus.TRUE
-    return False
-
-
 def job_status(job: Job) -> str:
     """A Job's STATUS cell: ``Complete``, ``Failed``, ``Terminating``, ... or ``Running``."""
     conditions = job.status.conditions
-    if _is_true(conditions, "Complete"):
+    if is_condition_true(conditions, "Complete"):
         return "Complete"
-    if _is_true(conditions, "Failed"):
+    if is_condition_true(conditions, "Failed"):
         return "Failed"
     if job.metadata.deletion_timestamp is not None:
         return "Terminating"
     for type_ in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
-        if _is_true(conditions, type_):
+        if is_condition_true(conditions, type_):
             return type_
     return "Running"
 

@@ -56,6 +56,7 @@ __all__ = [
     "Terminator",
     "apply",
     "install_admission",
+    "is_terminating_refusal",
     "plan",
     "reader",
     "setup",
@@ -146,10 +147,25 @@ def _lifecycle(
         ns = read(name) if name else None
         if ns is None or not (ns.metadata.deleting or ns.status.phase == PHASE_TERMINATING):
             return []
-        detail = f"unable to create new content in namespace {name} because it is being terminated"
+        detail = f"unable to create new content in namespace {name} because {_TERMINATING}"
         return [reconcile.FieldError(field="metadata.namespace", type="Forbidden", detail=detail)]
 
     return validate
+
+
+_TERMINATING = "it is being terminated"
+
+
+def is_terminating_refusal(exc: reconcile.ApiError) -> bool:
+    """
+    Whether a create was refused because its namespace is being deleted.
+
+    Controllers that create objects (pods, Jobs) treat this refusal as
+    expected rather than as a failure: the namespace and all in it are going.
+    """
+    return isinstance(exc, reconcile.InvalidError) and any(
+        cause.field == "metadata.namespace" and _TERMINATING in cause.detail for cause in exc.causes
+    )
 
 
 def install_admission(

@@ -40,6 +40,7 @@ import attrs
 
 from controllers.api.apps import ReplicaSet
 from controllers.api.core import Pod
+from controllers.namespace import is_terminating_refusal
 from controllers.podcontrol import PodControl, StatusWrites, adopt, release
 from controllers.replicaset.plan import (
     BURST_REPLICAS,
@@ -52,12 +53,10 @@ from controllers.replicaset.status import calculate_status, next_available_in
 from controllers.replicaset.watches import INDEX_ORPHANS
 from reconcile import (
     INDEX_CONTROLLER,
-    ApiError,
     Client,
     Clock,
     EventRecorder,
     Expectations,
-    InvalidError,
     ObjectKey,
     Request,
     Result,
@@ -208,7 +207,7 @@ class ReplicaSetReconciler:
         pod = pod_from_template(rs)  # one immutable value serves every create
         # A namespace being deleted refuses every create; it takes the set away anyway.
         _, errors = await self._control.create(
-            rs, key, [pod] * count, batches=slow_start_batches(count), ignore=_namespace_terminating
+            rs, key, [pod] * count, batches=slow_start_batches(count), ignore=is_terminating_refusal
         )
         if errors:
             raise ManageReplicasError(str(errors[0])) from errors[0]
@@ -218,11 +217,3 @@ class ReplicaSetReconciler:
         errors = await self._control.delete(rs, key, victims)
         if errors:
             raise ManageReplicasError(str(errors[0])) from errors[0]
-
-
-def _namespace_terminating(exc: ApiError) -> bool:
-    """Whether a create was refused because its namespace is being deleted."""
-    return isinstance(exc, InvalidError) and any(
-        cause.field == "metadata.namespace" and "being terminated" in cause.detail
-        for cause in exc.causes
-    )
