@@ -45,7 +45,8 @@ def test_remaining_backoff_counts_down_from_the_last_failure(failures: int, elap
     """The remainder is the delay minus the time since the last failure, never negative."""
     record = BackoffRecord(failures=failures, last_failure=at(0))
     remaining = remaining_backoff(record, now=at(elapsed))
-    assert max(backoff_delay(failures) - elapsed, 0.0) == pytest.approx(remaining)
+    # Timestamps hold microseconds: ``elapsed`` is rounded to one on the way in.
+    assert max(backoff_delay(failures) - elapsed, 0.0) == pytest.approx(remaining, abs=1e-6)
 
 
 def test_no_failures_means_no_wait() -> None:
