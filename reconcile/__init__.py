@@ -80,6 +80,8 @@ from reconcile.model.selectors import (
     LabelSelectorRequirement,
     SelectorParseError,
 )
+from reconcile.planted import PlantedBug, planted
+from reconcile.planted import declare as declare_bug
 from reconcile.primitives.clock import Clock, SystemClock
 from reconcile.primitives.ratelimit import (
     ItemExponentialRateLimiter,
@@ -166,6 +168,7 @@ __all__ = [
     "Operator",
     "Outcome",
     "OwnerReference",
+    "PlantedBug",
     "Preconditions",
     "Propagation",
     "RateLimiter",
@@ -198,6 +201,7 @@ __all__ = [
     "annotations_changed",
     "configure",
     "controller_of",
+    "declare_bug",
     "default_rate_limiter",
     "enqueue_mapped",
     "enqueue_owner",
@@ -217,6 +221,7 @@ __all__ = [
     "not_",
     "or_",
     "owner_reference_to",
+    "planted",
     "reconciler",
     "registry",
     "remove_condition",

@@ -7,7 +7,9 @@ The public test kit: everything needed to test a controller without a cluster.
   server with real semantics;
 * :class:`History`: records every committed watch event of a cluster and
   reduces it to a digest, so two runs can be compared byte for byte;
-* :func:`run`: run a coroutine on a fresh virtual clock.
+* :func:`run`: run a coroutine on a fresh virtual clock;
+* :func:`plant` and :func:`catalogue`: switch planted bugs
+  (:func:`reconcile.planted`) on, to prove that a test detects them.
 
 Typical test::
 
@@ -30,9 +32,10 @@ from reconcile.cluster.client import EventType, WatchEvent
 from reconcile.cluster.memory import MemoryCluster
 from reconcile.model.convert import to_json
 from reconcile.model.kinds import Resource
+from reconcile.planted import catalogue, plant
 from reconcile.primitives.virtual import VirtualClock
 
-__all__ = ["FakeClock", "History", "MemoryCluster", "VirtualClock", "run"]
+__all__ = ["FakeClock", "History", "MemoryCluster", "VirtualClock", "catalogue", "plant", "run"]
 
 T = TypeVar("T")
 

@@ -10,9 +10,9 @@ import pytest
 import reconcile
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["model", "primitives", "cluster", "runtime"]
+LAYERS = ["model", "primitives", "cluster", "runtime", "verify"]
 # Top-level modules of `reconcile` and the lowest layer each may sit beside.
-TOP_LEVEL = {"errors": -1, "logs": 1, "testing": 99, "__init__": 99}
+TOP_LEVEL = {"errors": -1, "planted": -1, "logs": 1, "testing": 99, "__init__": 99}
 
 
 def _modules(package: str) -> list[Path]:
