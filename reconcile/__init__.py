@@ -38,6 +38,7 @@ from reconcile.errors import (
     ApiError,
     ConflictError,
     ExpiredError,
+    FencedError,
     FieldError,
     InvalidError,
     NotFoundError,
@@ -90,6 +91,7 @@ from reconcile.primitives.ratelimit import (
     TokenBucketRateLimiter,
     default_rate_limiter,
 )
+from reconcile.primitives.skew import SkewedClock
 from reconcile.primitives.virtual import VirtualClock
 from reconcile.primitives.workqueue import ShutDown, WorkQueue
 from reconcile.runtime.controller import Controller, Outcome, Watch
@@ -138,6 +140,7 @@ __all__ = [
     "EventType",
     "Expectations",
     "ExpiredError",
+    "FencedError",
     "FieldError",
     "FieldSelector",
     "FrozenDict",
@@ -184,6 +187,7 @@ __all__ = [
     "ServerError",
     "SharedInformers",
     "ShutDown",
+    "SkewedClock",
     "Store",
     "SystemClock",
     "TerminalError",

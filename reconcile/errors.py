@@ -9,6 +9,7 @@ Every error the framework raises, and how each one decides a retry.
     └── ApiError(code, reason)          a cluster backend refused a request
         ├── NotFoundError       404     usually means "done": the object is gone
         ├── ConflictError       409     stale resourceVersion: retried at once, quietly
+        │   └── FencedError     409     a write by a replica that no longer holds its lease
         ├── AlreadyExistsError  409     create of a name that is taken
         ├── ExpiredError        410     a watch/list version was compacted: relist
         ├── InvalidError        422     admission rejected the object; names each field
@@ -32,6 +33,7 @@ __all__ = [
     "ApiError",
     "ConflictError",
     "ExpiredError",
+    "FencedError",
     "FieldError",
     "InvalidError",
     "NotFoundError",
@@ -80,6 +82,20 @@ class NotFoundError(ApiError):
 class ConflictError(ApiError):
     code = 409
     reason = "Conflict"
+
+
+class FencedError(ConflictError):
+    """
+    A write refused because its writer no longer holds the lease it acts under.
+
+    Raised by a fenced client (:meth:`reconcile.LeaderElector.fenced`): the
+    writer either no longer believes it leads, or the Lease in the API names
+    another holder or a later term (``leaseTransitions``). Like any conflict it
+    is retried, and the retry is refused again until the writer leads anew.
+    The message names the lease, this writer and the holder the API records.
+    """
+
+    reason = "Fenced"
 
 
 class AlreadyExistsError(ApiError):

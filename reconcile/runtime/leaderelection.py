@@ -31,6 +31,12 @@ deadline watchdog. Cancellation is the only stop signal: losing leadership
 cancels the work and ``run`` raises :class:`LeadershipLostError`; cancelling
 ``run`` stops the work and releases the lease. To campaign again after a loss,
 call ``run`` again. Every read of time goes through the injected clock.
+
+Fencing: :meth:`LeaderElector.fenced` wraps a client so that its writes go
+through only while this candidate leads *and* the Lease in the API still names
+it, in the term (``leaseTransitions``) it acquired (see
+:mod:`reconcile.runtime.fencing`). A write refused that way proves another
+candidate leads: leadership ends at once, as when a renewal sees another holder.
 """
 
 from __future__ import annotations
@@ -47,8 +53,9 @@ import structlog
 from reconcile.cluster.client import Client
 from reconcile.errors import ApiError, NotFoundError, ReconcileError
 from reconcile.model.coordination import Lease, LeaseSpec
-from reconcile.model.meta import ObjectMeta
+from reconcile.model.meta import ObjectKey, ObjectMeta
 from reconcile.primitives.clock import Clock
+from reconcile.runtime.fencing import FencedClient, Term
 
 __all__ = ["LeaderElectionStatistics", "LeaderElector", "LeadershipLostError"]
 
@@ -74,6 +81,7 @@ class LeaderElectionStatistics:
         failures: Attempts to acquire or renew that failed (API errors, conflicts).
         losses: Times leadership ended without a release (deadline or takeover).
         releases: Times the lease was released on a graceful stop.
+        fenced_writes: Writes refused by this candidate's fenced clients.
     """
 
     identity: str
@@ -85,6 +93,7 @@ class LeaderElectionStatistics:
     failures: int
     losses: int
     releases: int
+    fenced_writes: int = 0
 
 
 class _Attempt(enum.Enum):
@@ -146,6 +155,9 @@ class LeaderElector:
         self._transitions = 0
         self._acquisitions = self._renewals = self._failures = 0
         self._losses = self._releases = 0
+        self._term: int | None = None  # leaseTransitions of the term this candidate leads in
+        self._deposed: asyncio.Future[str] | None = None
+        self._fenced_clients: list[FencedClient] = []
 
     @property
     def identity(self) -> str:
@@ -156,6 +168,44 @@ class LeaderElector:
     def is_leader(self) -> bool:
         """Whether this candidate leads *now* (false from the deadline on, even mid-renewal)."""
         return self._leading and self._clock.time() < self._deadline
+
+    @property
+    def lease(self) -> ObjectKey:
+        """The Lease this candidate campaigns for."""
+        return ObjectKey(self._namespace, self._name)
+
+    def term(self) -> Term | None:
+        """The fencing token of the term this candidate leads in now, or ``None``."""
+        if self._term is None or not self.is_leader:
+            return None
+        return Term(identity=self._identity, transitions=self._term)
+
+    def fenced(self, client: Client) -> Client:
+        """
+        ``client``, with every write fenced by this candidate's lease.
+
+        Reads and watches pass through. A write raises
+        :class:`~reconcile.errors.FencedError` unless, at that moment, this
+        candidate believes it leads and the Lease (read fresh from ``client``)
+        still names it with the ``leaseTransitions`` it acquired. On
+        :class:`~reconcile.cluster.memory.MemoryCluster` the check and the
+        write are atomic; over a remote backend the check narrows the window
+        to one round trip (see :mod:`reconcile.runtime.fencing`). The elector's
+        own writes to the Lease do not go through a fenced client.
+        """
+        fenced = FencedClient(client, self)
+        self._fenced_clients.append(fenced)
+        return fenced
+
+    def fenced_out(self, holder: str | None, transitions: int | None) -> None:
+        """A fenced write found the Lease held by another (or in another term): stop leading."""
+        self._holder, self._transitions = holder, transitions or 0
+        if self._deposed is not None and not self._deposed.done():
+            self._deadline = -math.inf  # ``is_leader`` is false from this instant
+            self._deposed.set_result(
+                f"a fenced write found lease {self._lease_name} held by {holder!r} "
+                f"(transitions {transitions})"
+            )
 
     async def wait_leading(self) -> None:
         """Return once this candidate leads (at once if it already does)."""
@@ -211,11 +261,13 @@ class LeaderElector:
             failures=self._failures,
             losses=self._losses,
             releases=self._releases,
+            fenced_writes=sum(c.statistics().refused for c in self._fenced_clients),
         )
 
     async def _lead(self, leader_work: Callable[[], Awaitable[None]]) -> None:
         self._leading = True
         self._leading_event.set()
+        self._deposed = asyncio.get_running_loop().create_future()
         self._acquisitions += 1
         _log.info("leaderelection.started_leading", lease=self._lease_name, identity=self._identity)
         lost: BaseException | None = None
@@ -252,8 +304,17 @@ class LeaderElector:
                 raise LeadershipLostError(f"lease {self._lease_name} is held by {self._holder!r}")
 
     async def _watchdog(self) -> None:
+        deposed = self._deposed
+        assert deposed is not None
         while (remaining := self._deadline - self._clock.time()) > 0:
-            await self._clock.sleep(remaining)
+            # Wake at the deadline, or at once when a fenced write proves a takeover.
+            sleeper = asyncio.ensure_future(self._clock.sleep(remaining))
+            try:
+                await asyncio.wait((sleeper, deposed), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+            if deposed.done():
+                raise LeadershipLostError(deposed.result())
         raise LeadershipLostError(
             f"lease {self._lease_name} not renewed within {self._renew_deadline:g}s"
         )
@@ -292,6 +353,7 @@ class LeaderElector:
         except ApiError as exc:
             return self._failed(repr(exc))
         self._holder, self._transitions = self._identity, mine.lease_transitions or 0
+        self._term = self._transitions
         if self._clock.time() >= started + self._renew_deadline:
             # The write landed so late that the renew time it carries may already
             # have expired for everyone else: acting on it could mean two leaders.
@@ -312,6 +374,10 @@ class LeaderElector:
         self._leading = False
         self._leading_event.clear()
         self._deadline = -math.inf
+        self._term = None
+        if self._deposed is not None and not self._deposed.done():
+            self._deposed.cancel()
+        self._deposed = None
 
     async def _release(self) -> bool:
         try:

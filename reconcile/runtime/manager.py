@@ -24,7 +24,12 @@ Guarantees:
   lease, and stop before the lease could have expired for others. Losing the
   lease is not graceful: reconciles in flight are cancelled at once (safety
   first), then the manager stands by and campaigns again. Stopping while
-  leading is graceful, and releases the lease so a standby takes over at once.
+  leading is graceful, and releases the lease so a standby takes over at once;
+* with an elector that can fence (a ``LeaderElector``), :attr:`Manager.client`,
+  the client controllers write through, is fenced: a write is refused with
+  ``FencedError`` unless this instance leads in the term the Lease records, so
+  a leader that was paused past its lease cannot write after a standby took
+  over. Informers keep reading (and watching) through the client as given.
 
 Errors: a crash inside the framework propagates out of :meth:`run` as an
 ``ExceptionGroup``; errors raised by reconcilers never do (they are retried).
@@ -37,7 +42,7 @@ import contextlib
 import enum
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, final
+from typing import Any, Protocol, TypeVar, final, runtime_checkable
 
 import attrs
 import structlog
@@ -50,7 +55,7 @@ from reconcile.primitives.clock import Clock, SystemClock
 from reconcile.runtime.controller import Controller, ControllerStatistics
 from reconcile.runtime.leaderelection import LeadershipLostError
 
-__all__ = ["Elector", "Manager", "ManagerState", "ManagerStatistics"]
+__all__ = ["Elector", "FencingElector", "Manager", "ManagerState", "ManagerStatistics"]
 
 R = TypeVar("R", bound=Resource)
 
@@ -74,6 +79,15 @@ class Elector(Protocol):
         ...
 
 
+@runtime_checkable
+class FencingElector(Elector, Protocol):
+    """**Protocol:** an :class:`Elector` that can also fence a client's writes."""
+
+    def fenced(self, client: Client) -> Client:
+        """``client`` with writes refused unless this elector leads (see ``LeaderElector``)."""
+        ...
+
+
 @attrs.frozen(kw_only=True)
 class ManagerStatistics:
     state: ManagerState
@@ -91,6 +105,8 @@ class Manager:
         client: The cluster backend.
         clock: Time source for every queue, backoff and timer (``SystemClock`` if omitted).
         elector: Optional leader election; controllers run only while leading.
+            When it can fence (:class:`FencingElector`), :attr:`client` is
+            the fenced client.
         graceful_shutdown: Seconds workers get to finish their reconcile on stop.
     """
 
@@ -102,7 +118,10 @@ class Manager:
         elector: Elector | None = None,
         graceful_shutdown: float = 30.0,
     ) -> None:
-        self.client = client
+        self.client: Client = (
+            elector.fenced(client) if isinstance(elector, FencingElector) else client
+        )
+        """What controllers write through: ``client``, fenced when the elector can fence."""
         self.clock: Clock = clock or SystemClock()
         self.informers = SharedInformers(client, clock=self.clock)
         self._elector = elector
