@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# The catalogue of planted bugs is declared whenever any built-in controller is.
+import controllers.planted  # noqa: F401
+
 __all__ = ["Cluster", "run"]
 
 if TYPE_CHECKING:
