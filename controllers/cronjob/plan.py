@@ -57,6 +57,8 @@ from controllers.cronjob.times import (
     most_recent_schedule_time,
     next_schedule_time,
 )
+from controllers.planted import CRONJOB_FORBID_RUNS_CONCURRENTLY
+from reconcile import planted
 
 __all__ = ["Plan", "PlannedEvent", "plan", "record_created"]
 
@@ -273,7 +275,8 @@ def _run(
     name = job_name(cron_job, scheduled)
     if any(ref.name == name for ref in status.active) or status.last_schedule_time == scheduled:
         return waiting
-    if spec.concurrency_policy is ConcurrencyPolicy.FORBID and status.active:
+    forbid = spec.concurrency_policy is ConcurrencyPolicy.FORBID
+    if forbid and status.active and not planted(CRONJOB_FORBID_RUNS_CONCURRENTLY):
         events.append(
             PlannedEvent(
                 type="Normal",

@@ -38,8 +38,9 @@ from controllers.api.scheduling import (
     Toleration,
 )
 from controllers.daemonset.revisions import HASH_LABEL
+from controllers.planted import DAEMONSET_IGNORES_NOSCHEDULE_TAINTS
 from controllers.scheduler.snapshot import matches_node_selector, tolerates
-from reconcile import FrozenDict, ObjectMeta, owner_reference_to
+from reconcile import FrozenDict, ObjectMeta, owner_reference_to, planted
 
 __all__ = [
     "DAEMON_TOLERATIONS",
@@ -186,6 +187,7 @@ def eligibility(ds: DaemonSet) -> Callable[[Node], Eligibility]:
         and spec.affinity.node_affinity.required_during_scheduling_ignored_during_execution
         is not None
     )
+    blind = planted(DAEMONSET_IGNORES_NOSCHEDULE_TAINTS)
 
     def judge(node: Node) -> Eligibility:
         if wanted_node and wanted_node != node.metadata.name:
@@ -196,6 +198,8 @@ def eligibility(ds: DaemonSet) -> Callable[[Node], Eligibility]:
         if not taints:
             return _BOTH
         untolerated = _untolerated(taints, tolerations)
+        if blind:  # sees only NoExecute taints
+            untolerated = [t for t in untolerated if t.effect == _NO_EXECUTE]
         if not untolerated:
             return _BOTH
         if any(t.effect == _NO_EXECUTE for t in untolerated):

@@ -39,9 +39,10 @@ from controllers.daemonset.nodes import Eligibility, eligibility, target_node
 from controllers.daemonset.revisions import HASH_LABEL, template_hash
 from controllers.daemonset.rolling import Rollout, allows_surge, is_rolling_update, rolling_update
 from controllers.daemonset.status import by_age, calculate_status, next_available_in
+from controllers.planted import DAEMONSET_TWO_PODS_PER_NODE
 from controllers.podcontrol.claims import Claim, claim_pods
 from controllers.replicaset.pods import is_pod_available, is_pod_ready
-from reconcile import FrozenDict
+from reconcile import FrozenDict, planted
 
 __all__ = [
     "BURST_REPLICAS",
@@ -193,9 +194,14 @@ def manage(
     succeeded: list[tuple[Pod, str]] = []
     changed: dict[str, FailureBackoff] = {}
     retry: float | None = None
+    # The planted mistake: a node "has" its daemon pod only once that pod runs, and a
+    # second pod is tolerated (``keep`` pods are kept without surge).
+    twins = planted(DAEMONSET_TWO_PODS_PER_NODE)
+    keep = 2 if twins else 1
     for name, (should_run, may_stay) in sorted(verdicts.items()):
         pods = groups.get(name, ())
-        if should_run and not pods:
+        starting = twins and len(pods) == 1 and pods[0].status.phase == "Pending"
+        if should_run and (not pods or starting):
             create.append(name)
         elif may_stay:
             running: list[Pod] = []
@@ -218,7 +224,7 @@ def manage(
                 else:
                     running.append(pod)  # already in by_age order
             if not surge:
-                delete.extend(running[1:])
+                delete.extend(running[keep:])
             elif not running:
                 if should_run:
                     create.append(name)

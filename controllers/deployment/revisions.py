@@ -33,7 +33,8 @@ from controllers.deployment.util import (
     spec_replicas,
     with_annotations,
 )
-from reconcile import ObjectMeta
+from controllers.planted import DEPLOYMENT_IGNORES_REVISION_HISTORY_LIMIT
+from reconcile import ObjectMeta, planted
 
 __all__ = [
     "SKIP_COPY",
@@ -150,7 +151,7 @@ def cleanup_deployment(deployment: Deployment, old_rss: Sequence[ReplicaSet]) ->
     An unset limit (or ``MaxInt32``) keeps everything.
     """
     limit = deployment.spec.revision_history_limit
-    if limit is None or limit == _MAX_INT32:
+    if limit is None or limit == _MAX_INT32 or planted(DEPLOYMENT_IGNORES_REVISION_HISTORY_LIMIT):
         return ()
     cleanable = [rs for rs in old_rss if rs.metadata.deletion_timestamp is None]
     diff = len(cleanable) - limit

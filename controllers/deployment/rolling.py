@@ -35,6 +35,8 @@ from controllers.deployment.util import (
     replicas_of,
     spec_replicas,
 )
+from controllers.planted import DEPLOYMENT_COUNTS_REPLICAS_AS_AVAILABLE
+from reconcile import planted
 
 __all__ = [
     "cleanup_unhealthy_replicas",
@@ -47,6 +49,8 @@ __all__ = [
 
 def counted_available(rs: ReplicaSet) -> int:
     """Available pods that will remain: ``status.availableReplicas`` capped by ``spec.replicas``."""
+    if planted(DEPLOYMENT_COUNTS_REPLICAS_AS_AVAILABLE):
+        return min(rs.status.replicas, replicas_of(rs))
     return min(rs.status.available_replicas, replicas_of(rs))
 
 

@@ -26,7 +26,8 @@ from controllers.api.apps import Deployment, DeploymentStrategyType, ReplicaSet
 from controllers.api.common import IntOrString
 from controllers.api.core import Pod
 from controllers.api.pod import PodTemplateSpec
-from reconcile import FrozenDict, ObjectMeta, to_json
+from controllers.planted import DEPLOYMENT_SURGE_ROUNDED_DOWN, DEPLOYMENT_UNAVAILABLE_ROUNDED_UP
+from reconcile import FrozenDict, ObjectMeta, planted, to_json
 
 __all__ = [
     "DESIRED_REPLICAS",
@@ -108,8 +109,10 @@ def resolve_fenceposts(
     Surge rounds up and unavailability down; when both come out ``0`` the
     rollout could never move, so unavailability becomes ``1``.
     """
-    s = scaled_value(0 if surge is None else surge, desired, round_up=True)
-    u = scaled_value(0 if unavailable is None else unavailable, desired, round_up=False)
+    surge_up = not planted(DEPLOYMENT_SURGE_ROUNDED_DOWN)
+    unavailable_up = planted(DEPLOYMENT_UNAVAILABLE_ROUNDED_UP)
+    s = scaled_value(0 if surge is None else surge, desired, round_up=surge_up)
+    u = scaled_value(0 if unavailable is None else unavailable, desired, round_up=unavailable_up)
     if s == 0 and u == 0:
         u = 1
     return s, u
@@ -178,7 +181,8 @@ def new_rs_new_replicas(
         return replicas
     rolling = deployment.spec.strategy.rolling_update
     surge_field = "25%" if rolling is None or rolling.max_surge is None else rolling.max_surge
-    max_total = replicas + scaled_value(surge_field, replicas, round_up=True)
+    surge_up = not planted(DEPLOYMENT_SURGE_ROUNDED_DOWN)
+    max_total = replicas + scaled_value(surge_field, replicas, round_up=surge_up)
     current = sum(replicas_of(rs) for rs in all_rss)
     if current >= max_total:
         return replicas_of(new_rs)

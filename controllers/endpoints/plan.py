@@ -51,7 +51,8 @@ from controllers.endpoints.pods import (
 from controllers.endpoints.repack import Row, pack
 from controllers.endpoints.trigger import TRIGGER_TIME_ANNOTATION, format_trigger_time
 from controllers.endpoints.truncate import MAX_CAPACITY, OVER_CAPACITY_ANNOTATION, truncate
-from reconcile import FrozenDict, ObjectMeta, ObjectReference
+from controllers.planted import ENDPOINTS_INCLUDES_NOT_READY_PODS
+from reconcile import FrozenDict, ObjectMeta, ObjectReference, planted
 
 __all__ = [
     "CONTROLLER_NAME",
@@ -167,6 +168,7 @@ def endpoints_for(
     """
     rows: list[Row] = []
     context = (service,)
+    all_ready = planted(ENDPOINTS_INCLUDES_NOT_READY_PODS)
     for pod in pods:
         if memo is None:
             row = pod_row(service, pod)
@@ -180,7 +182,7 @@ def endpoints_for(
             else:
                 row = hit
         if row is not None:
-            rows.append(row)
+            rows.append((row[0], row[1], True) if all_ready else row)
     return pack(rows)
 
 

@@ -23,7 +23,8 @@ import attrs
 
 from controllers.api.core import Pod, Service
 from controllers.endpoints.pods import is_pod_ready
-from reconcile import ObjectKey, Resource, Store
+from controllers.planted import ENDPOINTS_EDGE_TRIGGERED_DELETE
+from reconcile import ObjectKey, Resource, Store, planted
 
 __all__ = [
     "INDEX_SELECTOR",
@@ -82,6 +83,10 @@ def pod_endpoints_changed(old: Resource | None, new: Resource | None) -> bool:
     subdomain. Container ports are immutable.
     """
     if not isinstance(old, Pod) or not isinstance(new, Pod):
+        if new is None and isinstance(old, Pod) and planted(ENDPOINTS_EDGE_TRIGGERED_DELETE):
+            # "It lost readiness first, and that update already took it out": wrong
+            # when the watch delivers only the pod's last state.
+            return is_pod_ready(old)
         return True
     o, n = old.status, new.status
     return (

@@ -48,6 +48,7 @@ from typing import Protocol
 
 import attrs
 
+from controllers.planted import GC_DELETES_ORPHANED_DEPENDENTS
 from reconcile import (
     FINALIZER_FOREGROUND,
     FINALIZER_ORPHAN,
@@ -57,6 +58,7 @@ from reconcile import (
     Resource,
     Uid,
     kind_of,
+    planted,
 )
 
 __all__ = [
@@ -285,7 +287,13 @@ def _as_owner(graph: Graph, obj: Resource) -> list[Action]:
     actions: list[Action] = []
     kind, key, uid = type(obj), meta.key, meta.uid
     if FINALIZER_ORPHAN in meta.finalizers:
+        orphaning = not planted(GC_DELETES_ORPHANED_DEPENDENTS)
         for dep, _ in valid_dependents(graph, obj):
+            if not orphaning:  # collects what the owner's deletion asked to keep
+                d = dep.metadata
+                background = Propagation.BACKGROUND
+                actions.append(Delete(kind=type(dep), key=d.key, uid=d.uid, propagation=background))
+                continue
             actions.append(
                 RemoveOwnerReferences(
                     kind=type(dep),

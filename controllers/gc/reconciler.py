@@ -39,6 +39,7 @@ from controllers.gc.plan import (
     owner_state,
     plan,
 )
+from controllers.planted import GC_DELETE_WITHOUT_UID_PRECONDITION
 from reconcile import (
     INDEX_OWNER,
     Client,
@@ -50,6 +51,7 @@ from reconcile import (
     Store,
     Uid,
     kind_of,
+    planted,
 )
 
 __all__ = ["Collector", "StoreGraph", "apply"]
@@ -102,10 +104,11 @@ async def apply(client: Client, actions: Plan) -> None:
         match action:
             case Delete(kind=kind, key=key, uid=uid, propagation=propagation):
                 # Gone already, or recreated under the same name: not ours to delete.
+                pre: Preconditions | None = Preconditions(uid=uid)
+                if planted(GC_DELETE_WITHOUT_UID_PRECONDITION):
+                    pre = None  # deletes whatever now has that name
                 with contextlib.suppress(NotFoundError, ConflictError):
-                    await client.delete(
-                        kind, key, propagation=propagation, preconditions=Preconditions(uid=uid)
-                    )
+                    await client.delete(kind, key, propagation=propagation, preconditions=pre)
             case RemoveOwnerReferences(kind=kind, key=key, uid=uid, owners=owners):
                 obj = await _fresh(client, kind, key, uid)
                 if obj is not None:

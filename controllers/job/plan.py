@@ -71,8 +71,9 @@ from controllers.job.tracking import (
     record_finished,
     valid_index,
 )
+from controllers.planted import JOB_IGNORES_BACKOFF_LIMIT
 from controllers.replicaset import is_pod_active, is_pod_ready
-from reconcile import ConditionStatus, FrozenDict, Uid
+from reconcile import ConditionStatus, FrozenDict, Uid, planted
 
 __all__ = ["JobEvent", "Plan", "past_active_deadline", "plan"]
 
@@ -241,7 +242,8 @@ def _judge(
         return (FAILURE_TARGET, Reason.POD_FAILURE_POLICY, tally.fail_message), None, None
     reason: str | None = None
     # Every pod still pending or running counts its restarts, a terminating one too.
-    if tally.failed > backoff_limit(job) or past_backoff_limit_on_failure(job, pods):
+    limited = not planted(JOB_IGNORES_BACKOFF_LIMIT)
+    if limited and (tally.failed > backoff_limit(job) or past_backoff_limit_on_failure(job, pods)):
         reason = Reason.BACKOFF_LIMIT_EXCEEDED
     elif past_active_deadline(job, now=now):
         reason = Reason.DEADLINE_EXCEEDED

@@ -45,6 +45,7 @@ from controllers.job.plan import JobEvent, Plan, plan
 from controllers.job.pods import JOB_TRACKING_FINALIZER, has_tracking_finalizer, pod_from_template
 from controllers.job.tracking import settle
 from controllers.job.watches import INDEX_TRACKED, FinalizerRemovals
+from controllers.planted import JOB_LEAVES_TRACKING_FINALIZER
 from controllers.podcontrol import PodControl, concurrently
 from controllers.replicaset import slow_start_batches
 from reconcile import (
@@ -62,6 +63,7 @@ from reconcile import (
     Store,
     Uid,
     controller_of,
+    planted,
     remove_finalizer,
 )
 
@@ -135,6 +137,8 @@ class JobReconciler:
             self._forget(request)
             # Pods of a deleted Job are never counted; they must not be kept alive either.
             orphans = [p for p in tracked if has_tracking_finalizer(p)]
+            if planted(JOB_LEAVES_TRACKING_FINALIZER):
+                orphans = []  # "the garbage collector deletes them anyway"
             unreleased = await self._release(request, orphans)
             if unreleased:
                 error = next(iter(unreleased.values()))

@@ -30,7 +30,8 @@ from controllers.job.conditions import COMPLETE, find_job_condition
 from controllers.job.failures import is_pod_failed, match_pod_failure_policy
 from controllers.job.indexes import completion_index
 from controllers.job.pods import is_indexed
-from reconcile import Uid
+from controllers.planted import JOB_COUNTS_FINISHED_POD_TWICE
+from reconcile import Uid, planted
 
 __all__ = [
     "MAX_UNCOUNTED_PODS",
@@ -73,6 +74,10 @@ def count_uncounted(status: JobStatus, tracked: Collection[Uid]) -> JobStatus:
     uncounted = status.uncounted_terminated_pods or _EMPTY
     done_s = [u for u in uncounted.succeeded if u not in tracked]
     done_f = [u for u in uncounted.failed if u not in tracked]
+    if planted(JOB_COUNTS_FINISHED_POD_TWICE):
+        # Counts a success still tracked now, and again once its finalizer is gone.
+        early = sum(1 for u in uncounted.succeeded if u in tracked)
+        status = attrs.evolve(status, succeeded=status.succeeded + early)
     if not done_s and not done_f and status.uncounted_terminated_pods is not None:
         return status
     return attrs.evolve(

@@ -43,6 +43,7 @@ import contextlib
 
 from controllers.api.apps import ReplicaSet
 from controllers.api.core import Pod
+from controllers.planted import REPLICASET_ADOPTS_OWNED_PODS
 from controllers.podcontrol import pod_owners
 from controllers.replicaset.plan import (
     BURST_REPLICAS,
@@ -84,6 +85,7 @@ from controllers.replicaset.watches import (
     orphan_namespaces,
     pod_counts_changed,
     replicaset_of,
+    with_matching,
 )
 from reconcile import (
     Controller,
@@ -93,6 +95,7 @@ from reconcile import (
     Resource,
     Watch,
     enqueue_mapped,
+    planted,
 )
 
 __all__ = [
@@ -167,6 +170,8 @@ def setup(
     )
 
     pod_replicasets = pod_owners(replicasets, replicaset_of, lambda rs: rs.spec.selector)
+    if planted(REPLICASET_ADOPTS_OWNED_PODS):
+        pod_replicasets = with_matching(pod_replicasets, replicasets)
 
     def not_own_status_write(old: Resource | None, new: Resource | None) -> bool:
         """Our own status writes need no sync: we just made them."""

@@ -31,11 +31,12 @@ import attrs
 
 from controllers.api.apps import ReplicaSet, ReplicaSetStatus
 from controllers.api.core import Pod
+from controllers.planted import REPLICASET_ADOPTS_OWNED_PODS
 from controllers.podcontrol.claims import Claim, claim_pods
 from controllers.replicaset.pods import is_pod_active
 from controllers.replicaset.ranking import pods_to_delete
 from controllers.replicaset.status import calculate_status, desired_replicas, next_available_in
-from reconcile import ObjectMeta, owner_reference_to
+from reconcile import ObjectMeta, controller_of, owner_reference_to, planted, remove_owner_reference
 
 __all__ = [
     "BURST_REPLICAS",
@@ -115,7 +116,18 @@ def claim(rs: ReplicaSet, pods: Iterable[Pod]) -> Claim:
     See :func:`~controllers.podcontrol.claim_pods`. Kubernetes: ``ClaimPods``
     as ``syncReplicaSet`` calls it, on the active pods only.
     """
-    return claim_pods(rs.metadata, rs.spec.selector, (p for p in pods if is_pod_active(p)))
+    active: Iterable[Pod] = (p for p in pods if is_pod_active(p))
+    if planted(REPLICASET_ADOPTS_OWNED_PODS):
+        active = (_as_orphan(rs, p) for p in active)
+    return claim_pods(rs.metadata, rs.spec.selector, active)
+
+
+def _as_orphan(rs: ReplicaSet, pod: Pod) -> Pod:
+    """``pod`` without another controller's reference (only when the bug is planted)."""
+    ref = controller_of(pod.metadata)
+    if ref is None or ref.uid == rs.metadata.uid:
+        return pod
+    return attrs.evolve(pod, metadata=remove_owner_reference(pod.metadata, ref.uid))
 
 
 @attrs.frozen(kw_only=True)

@@ -11,6 +11,8 @@ orphan's event looks at the ReplicaSets of its namespace.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from controllers.api.apps import ReplicaSet
 from controllers.api.core import Pod
 from controllers.podcontrol import PodExpectationsObserver, owner_key
@@ -37,6 +39,29 @@ def orphan_namespaces(pod: Pod) -> tuple[str, ...]:
 def replicaset_of(pod: Pod) -> ObjectKey | None:
     """The key of the ReplicaSet that controls ``pod`` (by its owner reference), if any."""
     return owner_key(pod, kind="ReplicaSet", group="apps")
+
+
+def with_matching(
+    mapper: Callable[[Resource], list[ObjectKey]], replicasets: Store[ReplicaSet]
+) -> Callable[[Resource], list[ObjectKey]]:
+    """
+    ``mapper``, plus every ReplicaSet whose selector matches the pod, whoever controls it.
+
+    Only the planted bug ``replicaset.adopts-owned-pods`` maps pods this way:
+    a pod another controller owns concerns no ReplicaSet.
+    """
+
+    def mapped(obj: Resource) -> list[ObjectKey]:
+        keys = mapper(obj)
+        if isinstance(obj, Pod):
+            labels = obj.metadata.labels
+            for rs in replicasets.list(namespace=obj.metadata.namespace):
+                selector, key = rs.spec.selector, rs.metadata.key
+                if selector is not None and selector.matches(labels) and key not in keys:
+                    keys.append(key)
+        return keys
+
+    return mapped
 
 
 def pod_counts_changed(old: Resource | None, new: Resource | None) -> bool:
