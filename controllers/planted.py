@@ -31,8 +31,10 @@ __all__ = [
     "ENDPOINTS_INCLUDES_NOT_READY_PODS",
     "GC_DELETES_ORPHANED_DEPENDENTS",
     "GC_DELETE_WITHOUT_UID_PRECONDITION",
+    "GC_TRUSTS_LAGGING_CACHE",
     "JOB_COUNTS_FINISHED_POD_TWICE",
     "JOB_IGNORES_BACKOFF_LIMIT",
+    "JOB_IGNORES_PARALLELISM",
     "JOB_LEAVES_TRACKING_FINALIZER",
     "REPLICASET_ADOPTS_OWNED_PODS",
     "REPLICASET_DROPS_STATUS_CONFLICT",
@@ -113,6 +115,13 @@ GC_DELETE_WITHOUT_UID_PRECONDITION = _bug(
     "an object re-created under the same name is deleted in its place",
 )
 
+GC_TRUSTS_LAGGING_CACHE = _bug(
+    "gc.trusts-lagging-cache",
+    "garbagecollector",
+    "an owner missing from the collector's cache is taken as gone without a live read, so "
+    "while the cache lags the dependents of a just-created owner are deleted",
+)
+
 # -- Endpoints ----------------------------------------------------------------------------
 
 ENDPOINTS_INCLUDES_NOT_READY_PODS = _bug(
@@ -134,6 +143,11 @@ JOB_IGNORES_BACKOFF_LIMIT = _bug(
     "job.ignores-backoff-limit",
     "job-controller",
     "a Job whose pods keep failing never fails: backoffLimit is ignored",
+)
+JOB_IGNORES_PARALLELISM = _bug(
+    "job.ignores-parallelism",
+    "job-controller",
+    "a Job with completions runs every remaining completion at once: parallelism is ignored",
 )
 JOB_COUNTS_FINISHED_POD_TWICE = _bug(
     "job.counts-finished-pod-twice",

@@ -19,7 +19,9 @@ from controllers.api.core import Pod
 from controllers.job.failures import replaces_only_failed
 from controllers.job.indexes import completion_index, first_pending_indexes
 from controllers.job.pods import is_indexed
+from controllers.planted import JOB_IGNORES_PARALLELISM
 from controllers.replicaset import pods_to_delete
+from reconcile import planted
 
 __all__ = ["BURST_PODS", "Manage", "manage", "parallelism", "want_active"]
 
@@ -64,6 +66,8 @@ def want_active(job: Job, *, active: int, succeeded: int) -> int:
     completions = job.spec.completions
     if completions is None:
         return active if succeeded > 0 else parallelism(job)
+    if planted(JOB_IGNORES_PARALLELISM):
+        return max(0, completions - succeeded)
     return max(0, min(completions - succeeded, parallelism(job)))
 
 

@@ -30,8 +30,9 @@ import reconcile
 from controllers import Cluster, planted, run
 from controllers.api.apps import DaemonSet, ReplicaSet
 from controllers.api.batch import Job
-from controllers.api.core import ConfigMap, Endpoints, Pod
+from controllers.api.core import ConfigMap, Endpoints, Pod, Service
 from controllers.daemonset.nodes import target_node
+from controllers.deployment.util import resolve_fenceposts
 from controllers.gc.plan import Delete, Plan
 from controllers.gc.reconciler import apply
 from controllers.job import COMPLETE, FAILED, JOB_TRACKING_FINALIZER, find_job_condition
@@ -170,6 +171,11 @@ class WatchGate:
         finally:
             if pending is not None:
                 pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, reconcile.ApiError):
+                    await pending
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def last_states(events: list[reconcile.WatchEvent[Any]]) -> list[reconcile.WatchEvent[Any]]:
@@ -313,6 +319,14 @@ async def rollout_extremes(cluster: Cluster) -> tuple[int, int]:
     return fewest_ready, most
 
 
+def test_fenceposts_of_three_replicas_at_25_percent_follow_the_planted_rounding() -> None:
+    assert (1, 0) == resolve_fenceposts("25%", "25%", 3)
+    with plant(planted.DEPLOYMENT_SURGE_ROUNDED_DOWN):
+        assert (0, 1) == resolve_fenceposts("25%", "25%", 3)  # 0/0 would never move: 0/1
+    with plant(planted.DEPLOYMENT_UNAVAILABLE_ROUNDED_UP):
+        assert (1, 1) == resolve_fenceposts("25%", "25%", 3)
+
+
 def test_surge_rounded_down_lets_a_rollout_of_three_replicas_lose_availability() -> None:
     assert (3, 4) == outcome(None, rollout_extremes)
     assert (2, 3) == outcome(planted.DEPLOYMENT_SURGE_ROUNDED_DOWN, rollout_extremes)
@@ -349,11 +363,14 @@ LIMIT = "  revisionHistoryLimit: 1\n"
 def test_ignoring_expectations_creates_pods_twice_while_the_pod_cache_lags(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    lagging = True
+
     async def body(cluster: Cluster) -> tuple[int, int]:
         gate = WatchGate(cluster.api, Pod, monkeypatch)
         await cluster.restart_controller("kube-controller-manager")
         await cluster.settle()
-        gate.hold()  # the controller manager's pod cache stops here
+        if lagging:
+            gate.hold()  # the controller manager's pod cache stops here
         await cluster.apply(replicaset_yaml("web", replicas=3))
         await cluster.advance(1)
         rs: ReplicaSet = cluster.get("rs", "web")
@@ -367,6 +384,8 @@ def test_ignoring_expectations_creates_pods_twice_while_the_pod_cache_lags(
 
     assert (3, 3) == outcome(None, body)
     assert (6, 3) == outcome(planted.REPLICASET_IGNORES_EXPECTATIONS, body)
+    lagging = False  # without the fault the bug stays hidden
+    assert (3, 3) == outcome(planted.REPLICASET_IGNORES_EXPECTATIONS, body)
 
 
 def test_no_min_ready_requeue_leaves_available_replicas_behind() -> None:
@@ -384,22 +403,26 @@ def test_no_min_ready_requeue_leaves_available_replicas_behind() -> None:
 def test_dropping_a_status_conflict_leaves_the_replica_set_status_stale(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    conflict = True
+
     async def body(cluster: Cluster) -> int:
         def final(obj: Any) -> bool:
-            return isinstance(obj, ReplicaSet) and obj.status.ready_replicas == 3
+            return conflict and isinstance(obj, ReplicaSet) and obj.status.ready_replicas == 3
 
         refused = refuse_once(
             monkeypatch, cluster.api, "update_status", final, reconcile.ConflictError("stale")
         )
         await cluster.apply(replicaset_yaml("web", replicas=3))
         await cluster.settle()
-        assert refused
+        assert bool(refused) == conflict
         assert 3 == sum(1 for p in live(cluster) if is_ready(p))
         rs: ReplicaSet = cluster.get("rs", "web")
         return rs.status.ready_replicas
 
     assert 3 == outcome(None, body)
     assert 3 != outcome(planted.REPLICASET_DROPS_STATUS_CONFLICT, body)
+    conflict = False  # without the fault the bug stays hidden
+    assert 3 == outcome(planted.REPLICASET_DROPS_STATUS_CONFLICT, body)
 
 
 def test_adopting_owned_pods_takes_a_jobs_pod_away_from_it() -> None:
@@ -451,11 +474,15 @@ def test_deleting_orphaned_dependents_loses_the_replica_sets_of_an_orphan_delete
 def test_deleting_without_a_uid_precondition_deletes_an_object_recreated_under_the_same_name() -> (
     None
 ):
+    recreated = True
+
     async def body(cluster: Cluster) -> bool:
         meta = reconcile.ObjectMeta(name="settings", namespace="default")
         old = await cluster.api.create(ConfigMap(metadata=meta))
-        await cluster.api.delete(ConfigMap, old.metadata.key)
-        new = await cluster.api.create(ConfigMap(metadata=meta))
+        new = old
+        if recreated:
+            await cluster.api.delete(ConfigMap, old.metadata.key)
+            new = await cluster.api.create(ConfigMap(metadata=meta))
         # The collector planned from a stale read that still showed the old object.
         stale = Delete(
             kind=ConfigMap,
@@ -469,6 +496,39 @@ def test_deleting_without_a_uid_precondition_deletes_an_object_recreated_under_t
 
     assert outcome(None, body, nodes=1)
     assert not outcome(planted.GC_DELETE_WITHOUT_UID_PRECONDITION, body, nodes=1)
+    recreated = False  # the plan was right: the object it names is deleted either way
+    assert not outcome(None, body, nodes=1)
+    assert not outcome(planted.GC_DELETE_WITHOUT_UID_PRECONDITION, body, nodes=1)
+
+
+def test_trusting_a_lagging_cache_deletes_the_dependent_of_a_just_created_owner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lagging = True
+
+    async def body(cluster: Cluster) -> bool:
+        gate = WatchGate(cluster.api, Service, monkeypatch)
+        await cluster.restart_controller("kube-controller-manager")
+        await cluster.settle()
+        if lagging:
+            gate.hold()  # the controller manager does not see the new Service yet
+        await cluster.apply(SERVICE)
+        owner: Service = cluster.get("service", "web")
+        meta = reconcile.ObjectMeta(
+            name="settings",
+            namespace="default",
+            owner_references=(reconcile.owner_reference_to(owner),),
+        )
+        await cluster.api.create(ConfigMap(metadata=meta))
+        await cluster.advance(1)
+        gate.release()
+        await cluster.settle()
+        return cluster.get("configmap", "settings") is not None
+
+    assert outcome(None, body, nodes=1)
+    assert not outcome(planted.GC_TRUSTS_LAGGING_CACHE, body, nodes=1)
+    lagging = False  # without the fault the bug stays hidden
+    assert outcome(planted.GC_TRUSTS_LAGGING_CACHE, body, nodes=1)
 
 
 # -- Endpoints -----------------------------------------------------------------------------
@@ -490,6 +550,8 @@ def test_including_not_ready_pods_lists_an_unready_pod_under_addresses() -> None
 def test_edge_triggered_delete_keeps_the_address_of_a_pod_deleted_during_a_coalesced_watch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    coalescing = True
+
     async def body(cluster: Cluster) -> list[str]:
         gate = WatchGate(cluster.api, Pod, monkeypatch)
         await cluster.restart_controller("kube-controller-manager")
@@ -498,7 +560,8 @@ def test_edge_triggered_delete_keeps_the_address_of_a_pod_deleted_during_a_coale
         await cluster.apply(pod_yaml("doomed"))
         await cluster.advance(10)
         assert ["doomed", "steady"] == addresses(cluster)
-        gate.hold()
+        if coalescing:
+            gate.hold()
         await cluster.delete("pod", "doomed")
         await cluster.advance(60)  # terminated and removed while the watch held its events
         assert cluster.get("pod", "doomed") is None
@@ -508,6 +571,8 @@ def test_edge_triggered_delete_keeps_the_address_of_a_pod_deleted_during_a_coale
 
     assert ["steady"] == outcome(None, body)
     assert ["doomed", "steady"] == outcome(planted.ENDPOINTS_EDGE_TRIGGERED_DELETE, body)
+    coalescing = False  # every event seen: the bug stays hidden
+    assert ["steady"] == outcome(planted.ENDPOINTS_EDGE_TRIGGERED_DELETE, body)
 
 
 # -- Job -----------------------------------------------------------------------------------
@@ -527,13 +592,31 @@ def test_ignoring_the_backoff_limit_never_fails_a_job_whose_pods_keep_failing() 
     assert created > 2
 
 
+def test_ignoring_parallelism_runs_every_remaining_completion_at_once() -> None:
+    async def body(cluster: Cluster) -> int:
+        await cluster.api.create(job("work", completions=4, parallelism=2, script="exit=0@5s"))
+        most = 0
+        for _ in range(60):
+            await cluster.advance(0.5)
+            most = max(most, len(live(cluster, "app=work")))
+        stored: Job = cluster.get("job", "work")
+        assert find_job_condition(stored.status.conditions, COMPLETE) is not None
+        return most
+
+    assert 2 == outcome(None, body)
+    assert 4 == outcome(planted.JOB_IGNORES_PARALLELISM, body)
+
+
 def test_counting_a_finished_pod_twice_exceeds_completions_after_a_failed_finalizer_removal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    failing = True
+
     async def body(cluster: Cluster) -> int:
         def release(obj: Any) -> bool:
             return (
-                isinstance(obj, Pod)
+                failing
+                and isinstance(obj, Pod)
                 and obj.status.phase == "Succeeded"
                 and JOB_TRACKING_FINALIZER not in obj.metadata.finalizers
             )
@@ -543,13 +626,15 @@ def test_counting_a_finished_pod_twice_exceeds_completions_after_a_failed_finali
         )
         await cluster.api.create(job("work", completions=1, script="exit=0@1s"))
         await cluster.settle()
-        assert refused
+        assert bool(refused) == failing
         stored: Job = cluster.get("job", "work")
         assert find_job_condition(stored.status.conditions, COMPLETE) is not None
         return stored.status.succeeded
 
     assert 1 == outcome(None, body)
     assert 1 < outcome(planted.JOB_COUNTS_FINISHED_POD_TWICE, body)
+    failing = False  # without the fault the bug stays hidden
+    assert 1 == outcome(planted.JOB_COUNTS_FINISHED_POD_TWICE, body)
 
 
 def test_leaving_the_tracking_finalizer_keeps_the_pods_of_a_deleted_job_terminating() -> None:
