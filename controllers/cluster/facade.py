@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -45,20 +46,23 @@ from controllers import (
 from controllers.api import install_admission
 from controllers.api.core import Event, Namespace, Node, Pod, Taint
 from controllers.cluster.collector import simulation_collector
+from controllers.cluster.components import COMPONENTS, Components
 from controllers.cluster.faults import Faults
 from controllers.cluster.objects import Objects
 from controllers.cluster.services import Services
 from controllers.cluster.workloads import Workloads
 from controllers.kubelet import Fleet, Kubelets, NodeConfig, Timings
 
-__all__ = ["COMPONENTS", "Cluster", "Setup", "run"]
+__all__ = ["COMPONENTS", "Cluster", "Connect", "Setup", "run"]
 
 T = TypeVar("T")
+
+Connect = Callable[[str, reconcile.MemoryCluster], reconcile.Client]
+"""Makes a component's client: ``connect(component, api)`` (see :class:`Cluster`)."""
 
 Setup = Callable[[reconcile.Manager, "Cluster"], object]
 """Adds controllers to the ``kube-controller-manager``'s manager (the cluster is given too)."""
 
-COMPONENTS = ("kube-scheduler", "kube-controller-manager", "kubelet")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -91,7 +95,7 @@ def _virtual_clock() -> reconcile.VirtualClock:
     return clock
 
 
-class Cluster(Objects, Faults, Workloads, Services):
+class Cluster(Objects, Faults, Workloads, Services, Components):
     """
     An embedded cluster: API server, scheduler, controllers and simulated nodes.
 
@@ -106,6 +110,14 @@ class Cluster(Objects, Faults, Workloads, Services):
             (each time it starts, also after :meth:`restart_controller`).
         events: Whether components record Events (they cost writes).
         node_monitor_grace: Seconds of silence before a node becomes ``Unknown``.
+        history: Watch events the API server retains per kind.
+        connect: Makes the client each component talks to the API server
+            through, called as ``connect(component, api)`` at every (re)start;
+            by default components use the API server directly. Fault
+            injection (:class:`reconcile.FaultyClient`) plugs in here.
+        leader_election: Run ``kube-controller-manager`` and ``kube-scheduler``
+            under leader election with fenced writes, so that standbys can be
+            started (see :mod:`controllers.cluster.components`).
     """
 
     def __init__(
@@ -119,6 +131,8 @@ class Cluster(Objects, Faults, Workloads, Services):
         events: bool = True,
         node_monitor_grace: float = nodelifecycle.NODE_MONITOR_GRACE_PERIOD,
         history: int = 10_000,
+        connect: Connect | None = None,
+        leader_election: bool = False,
     ) -> None:
         if isinstance(nodes, int):
             configs = [NodeConfig(name=f"node-{i + 1}") for i in range(nodes)]
@@ -135,7 +149,10 @@ class Cluster(Objects, Faults, Workloads, Services):
         self._managers: dict[str, reconcile.Manager] = {}
         self._kubelets: Kubelets | None = None
         self._api: reconcile.MemoryCluster | None = None
+        self._connect_with = connect
+        self._clients: dict[str, reconcile.Client] = {}
         self._clock: reconcile.Clock | None = None
+        self._init_components(leader_election=leader_election)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -177,44 +194,60 @@ class Cluster(Objects, Faults, Workloads, Services):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self._stop_standbys()
         for component in reversed(COMPONENTS):
             await self._stop(component)
 
     async def _start(self, component: str) -> None:
-        manager = reconcile.Manager(self.api, clock=self.clock)
-        if component == "kube-scheduler":
+        client = self._connect(component)
+        client = self._pausable(component, client)  # a paused process's I/O waits
+        manager = self._manager(component, client)  # its own clock; elected if asked for
+        recorder = functools.partial(self._recorder, client, manager.clock)
+        if self._component_of(component) == "kube-scheduler":
             # The reconciler reads only the decision's node and message: no trace needed.
-            scheduler.setup(manager, recorder=self._recorder("default-scheduler"), trace=False)
+            scheduler.setup(manager, recorder=recorder("default-scheduler"), trace=False)
         elif component == "kubelet":
             self._kubelets = kubelet.setup(manager, self.fleet, events=self._events)
         else:
             gc.setup(manager, _owned_kinds())
             namespace.setup(manager, _namespaced_kinds())
-            nodelifecycle.setup(
-                manager, recorder=self._recorder("node-controller"), grace=self._grace
-            )
-            replicaset.setup(manager, recorder=self._recorder("replicaset-controller"))
-            deployment.setup(manager, recorder=self._recorder("deployment-controller"))
-            job.setup(manager, recorder=self._recorder("job-controller"))
+            nodelifecycle.setup(manager, recorder=recorder("node-controller"), grace=self._grace)
+            replicaset.setup(manager, recorder=recorder("replicaset-controller"))
+            deployment.setup(manager, recorder=recorder("deployment-controller"))
+            job.setup(manager, recorder=recorder("job-controller"))
             ttlafterfinished.setup(manager)
-            daemonset.setup(manager, recorder=self._recorder("daemonset-controller"))
-            cronjob.setup(manager, recorder=self._recorder("cronjob-controller"))
-            endpoints.setup(manager, recorder=self._recorder("endpoint-controller"))
-            endpointslice.setup(manager, recorder=self._recorder("endpoint-slice-controller"))
+            daemonset.setup(manager, recorder=recorder("daemonset-controller"))
+            cronjob.setup(manager, recorder=recorder("cronjob-controller"))
+            endpoints.setup(manager, recorder=recorder("endpoint-controller"))
+            endpointslice.setup(manager, recorder=recorder("endpoint-slice-controller"))
             for setup in self._setups:
                 setup(manager, self)
         await manager.__aenter__()
         self._managers[component] = manager
 
     async def _stop(self, component: str) -> None:
+        self._before_stop(component)
         manager = self._managers.pop(component, None)
         if manager is not None:
             await manager.__aexit__(None, None, None)
 
-    def _recorder(self, component: str) -> reconcile.EventRecorder | None:
+    def _connect(self, component: str) -> reconcile.Client:
+        """The client a (re)starting component talks to the API server through."""
+        self._clients[component] = (
+            self.api if self._connect_with is None else self._connect_with(component, self.api)
+        )
+        return self._clients[component]
+
+    def client(self, component: str) -> reconcile.Client:
+        """The client a running component uses (``connect`` decides what it is)."""
+        return self._clients[component]
+
+    def _recorder(
+        self, client: reconcile.Client, clock: reconcile.Clock, component: str
+    ) -> reconcile.EventRecorder | None:
         if not self._events:
             return None
-        return reconcile.EventRecorder(self.api, component=component, clock=self.clock)
+        return reconcile.EventRecorder(client, component=component, clock=clock)
 
     async def restart_controller(self, component: str) -> None:
         """
@@ -277,7 +310,7 @@ class Cluster(Objects, Faults, Workloads, Services):
         """Whether a non-periodic controller is busy, and when its next delayed work is due."""
         busy = False
         due: float | None = None
-        for manager in self._managers.values():
+        for manager, lag in self._settling():  # due times on each process's own clock
             for stats in manager.statistics().controllers:
                 if stats.name in _PERIODIC or stats.queue is None:
                     continue
@@ -285,7 +318,8 @@ class Cluster(Objects, Faults, Workloads, Services):
                 if queue.depth or queue.processing or stats.active_workers:
                     busy = True
                 if queue.next_due is not None:
-                    due = queue.next_due if due is None else min(due, queue.next_due)
+                    at = queue.next_due + lag
+                    due = at if due is None else min(due, at)
         return busy, due
 
     # -- nodes -------------------------------------------------------------------------------
