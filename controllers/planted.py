@@ -17,6 +17,8 @@ declared whenever any built-in controller is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import reconcile
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "DEPLOYMENT_UNAVAILABLE_ROUNDED_UP",
     "ENDPOINTS_EDGE_TRIGGERED_DELETE",
     "ENDPOINTS_INCLUDES_NOT_READY_PODS",
+    "ENDPOINTS_REWRITES_UNCHANGED",
+    "FAULTS",
     "GC_DELETES_ORPHANED_DEPENDENTS",
     "GC_DELETE_WITHOUT_UID_PRECONDITION",
     "GC_TRUSTS_LAGGING_CACHE",
@@ -129,6 +133,12 @@ ENDPOINTS_INCLUDES_NOT_READY_PODS = _bug(
     "endpoint-controller",
     "pods that are not Ready are listed under addresses instead of notReadyAddresses",
 )
+ENDPOINTS_REWRITES_UNCHANGED = _bug(
+    "endpoints.rewrites-unchanged",
+    "endpoint-controller",
+    "Endpoints whose addresses did not change are written again on every sync (only the "
+    "trigger-time annotation differs), so a quiet cluster never stops writing",
+)
 ENDPOINTS_EDGE_TRIGGERED_DELETE = _bug(
     "endpoints.edge-triggered-delete",
     "endpoint-controller",
@@ -184,3 +194,20 @@ DAEMONSET_TWO_PODS_PER_NODE = _bug(
     "a node counts as having no daemon pod until one is Running, so a pod still starting "
     "gets a twin on the same node",
 )
+
+
+# -- which fault reveals which bug --------------------------------------------------------
+
+FAULTS: Mapping[str, str] = {
+    REPLICASET_IGNORES_EXPECTATIONS: "a lagging pod cache (stale reads, held watch events)",
+    REPLICASET_DROPS_STATUS_CONFLICT: "a 409 Conflict on the ReplicaSet's last status write",
+    GC_DELETE_WITHOUT_UID_PRECONDITION: "a stale read of an object since re-created by name",
+    GC_TRUSTS_LAGGING_CACHE: "an owner's watch event delivered after its dependent's",
+    ENDPOINTS_EDGE_TRIGGERED_DELETE: "a coalesced or dropped pod watch event",
+    JOB_COUNTS_FINISHED_POD_TWICE: "a failed tracking-finalizer removal (409 twice, 5xx, crash)",
+}
+"""
+The fault each bug needs before any check can see it; the others show in a
+healthy cluster. Kubernetes' controllers survive these faults by the very
+mechanism the bug removes (expectations, uid preconditions, live reads...).
+"""

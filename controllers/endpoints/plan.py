@@ -51,7 +51,7 @@ from controllers.endpoints.pods import (
 from controllers.endpoints.repack import Row, pack
 from controllers.endpoints.trigger import TRIGGER_TIME_ANNOTATION, format_trigger_time
 from controllers.endpoints.truncate import MAX_CAPACITY, OVER_CAPACITY_ANNOTATION, truncate
-from controllers.planted import ENDPOINTS_INCLUDES_NOT_READY_PODS
+from controllers.planted import ENDPOINTS_INCLUDES_NOT_READY_PODS, ENDPOINTS_REWRITES_UNCHANGED
 from reconcile import FrozenDict, ObjectMeta, ObjectReference, planted
 
 __all__ = [
@@ -232,6 +232,7 @@ def plan(
         and existing.metadata.labels == labels
         and existing.metadata.annotations.get(OVER_CAPACITY_ANNOTATION)
         == annotations.get(OVER_CAPACITY_ANNOTATION)
+        and not planted(ENDPOINTS_REWRITES_UNCHANGED)
     ):
         return EndpointsPlan()  # the trigger time alone is no reason to write
     if trigger_time is not None:

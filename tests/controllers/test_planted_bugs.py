@@ -33,6 +33,7 @@ from controllers.api.batch import Job
 from controllers.api.core import ConfigMap, Endpoints, Pod, Service
 from controllers.daemonset.nodes import target_node
 from controllers.deployment.util import resolve_fenceposts
+from controllers.endpoints.plan import plan as endpoints_plan
 from controllers.gc.plan import Delete, Plan
 from controllers.gc.reconciler import apply
 from controllers.job import COMPLETE, FAILED, JOB_TRACKING_FINALIZER, find_job_condition
@@ -60,8 +61,9 @@ def outcome(bug: str | None, body: Callable[[Cluster], Awaitable[T]], *, nodes: 
 
 
 def declared() -> dict[str, str]:
-    """The constants of :mod:`controllers.planted`, by name."""
-    return {name: getattr(planted, name) for name in planted.__all__}
+    """The bug constants of :mod:`controllers.planted`, by constant name."""
+    found = {name: getattr(planted, name) for name in planted.__all__}
+    return {name: value for name, value in found.items() if isinstance(value, str)}
 
 
 def test_the_catalogue_has_at_least_fifteen_bugs_with_unique_names() -> None:
@@ -95,6 +97,11 @@ def test_every_planted_bug_is_switched_somewhere_in_the_controllers() -> None:
             ):
                 switched.add(node.args[0].id)
     assert set(declared()) <= switched, set(declared()) - switched
+
+
+def test_every_fault_named_belongs_to_a_declared_bug() -> None:
+    assert set(planted.FAULTS) <= set(declared().values())
+    assert all(planted.FAULTS.values())
 
 
 def test_nothing_is_planted_by_default() -> None:
@@ -585,6 +592,27 @@ def test_edge_triggered_delete_keeps_the_address_of_a_pod_deleted_during_a_coale
     assert ["doomed", "steady"] == outcome(planted.ENDPOINTS_EDGE_TRIGGERED_DELETE, body)
     coalescing = False  # every event seen: the bug stays hidden
     assert ["steady"] == outcome(planted.ENDPOINTS_EDGE_TRIGGERED_DELETE, body)
+
+
+def test_rewriting_unchanged_endpoints_writes_again_on_every_resync() -> None:
+    """A restarted controller manager resyncs every Service: nothing changed, nothing to write."""
+
+    async def body(cluster: Cluster) -> tuple[bool, bool]:
+        await cluster.apply(SERVICE)
+        await cluster.apply(pod_yaml("steady"))
+        await cluster.advance(10)
+        before: Endpoints = cluster.get("endpoints", "web")
+        service: Service = cluster.get("service", "web")
+        pod: Pod = cluster.get("pod", "steady")
+        replanned = endpoints_plan(service, before, [pod]).empty
+        await cluster.restart_controller("kube-controller-manager")
+        await cluster.settle()
+        after: Endpoints = cluster.get("endpoints", "web")
+        assert ["steady"] == addresses(cluster)
+        return replanned, after.metadata.resource_version == before.metadata.resource_version
+
+    assert (True, True) == outcome(None, body)
+    assert (False, False) == outcome(planted.ENDPOINTS_REWRITES_UNCHANGED, body)
 
 
 # -- Job -----------------------------------------------------------------------------------
