@@ -11,6 +11,12 @@ switches one on must report a violation. Each description says what goes
 wrong; the ``component`` is the Kubernetes component that would make the
 mistake. Names are ``<controller>.<what-goes-wrong>``.
 
+A switch is read where the mistake is made, mostly once per sync; the
+pod mapping of ``replicaset.adopts-owned-pods`` is chosen when the
+ReplicaSet controller starts, so plant that one before the cluster starts
+(or restart the controller manager). :data:`FAULTS` names the fault each
+bug needs before any check can see it.
+
 Importing :mod:`controllers` imports this module, so the catalogue is
 declared whenever any built-in controller is.
 """

@@ -25,6 +25,7 @@ __all__ = [
     "orphan_namespaces",
     "pod_counts_changed",
     "replicaset_of",
+    "with_matching",
 ]
 
 INDEX_ORPHANS = "replicaset.orphans"
