@@ -23,6 +23,7 @@ from reconcile.cluster.client import (
     WatchEvent,
     Writer,
 )
+from reconcile.cluster.faulty import ClientFaults, FaultyClient
 from reconcile.cluster.informer import EventHandler, FunctionHandler, Informer, SharedInformers
 from reconcile.cluster.informer import handler as event_handler
 from reconcile.cluster.memory import FINALIZER_FOREGROUND, FINALIZER_ORPHAN, MemoryCluster
@@ -126,6 +127,7 @@ __all__ = [
     "AlreadyOwnedError",
     "ApiError",
     "Client",
+    "ClientFaults",
     "Clock",
     "Condition",
     "ConditionStatus",
@@ -140,6 +142,7 @@ __all__ = [
     "EventType",
     "Expectations",
     "ExpiredError",
+    "FaultyClient",
     "FencedError",
     "FieldError",
     "FieldSelector",
