@@ -29,8 +29,9 @@ tell them from the real thing:
   leaves the cache stale until the stream breaks with 410 at its next event
   and the component relists (a real watch loses events only with its
   connection). A swap happens only between different objects: per-object
-  order holds, as it does across separate streams. ``coalesce`` holds events back and then delivers only
-  the last state of each object, so intermediate states go unobserved.
+  order holds, as it does across separate streams. ``coalesce`` holds
+  events back and then delivers only the last state of each object, so
+  intermediate states go unobserved.
   :meth:`expire_watches` ends every open stream with 410 ``ExpiredError``.
 * :meth:`heal` switches everything off, releases what was held and, when
   events were dropped, forces a relist so caches become exact again (a
