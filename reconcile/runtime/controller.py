@@ -170,6 +170,18 @@ class Controller(Generic[R]):
         if self._queue is not None:
             self._queue.add(key)
 
+    def resync(self) -> int:
+        """
+        Enqueue every cached object of the primary kind (a full pass, as at
+        start); returns how many keys were enqueued (0 when not running).
+        """
+        if self._queue is None or self._primary is None:
+            return 0
+        keys = list(self._primary.store.keys())
+        for key in keys:
+            self._queue.add(key)
+        return len(keys)
+
     async def run(self) -> None:
         """
         Run workers until :meth:`shutdown`; may be called again after it returns.

@@ -263,6 +263,10 @@ class Manager:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def resync(self) -> int:
+        """Enqueue every object of every running controller's primary kind; returns the count."""
+        return sum(controller.resync() for controller in self._controllers)
+
     def statistics(self) -> ManagerStatistics:
         return ManagerStatistics(
             state=self._state,
