@@ -27,6 +27,7 @@ from benchmarks import (
     bench_deployments,
     bench_endpoints,
     bench_fanout,
+    bench_fencing,
     bench_heartbeats,
     bench_jobs,
     bench_memory,
@@ -50,6 +51,7 @@ NAMES = (
     "daemonset-1k-nodes",
     "job-10k-completions",
     "cronjobs-day",
+    "leader-fencing",
 )
 
 
@@ -125,6 +127,22 @@ def _cronjobs(
             f"{c['runs']:,.0f} runs in {c['wall_s']:.2f} s wall = {c['speedup']:,.0f}x real "
             f"time, {c['syncs']:,.0f} syncs; planner {c['plans_per_s']:,.0f} plans/s with "
             f"{c['plan_jobs']:,.0f} finished Jobs",
+        )
+    )
+
+
+def _fencing(scale: float, records: list[dict[str, Any]], rows: list[tuple[str, str, str]]) -> None:
+    f = bench_fencing.run(scale)
+    records.append({"name": "leader-fencing", **f})
+    rows.append(
+        (
+            "fenced writes; leader election; standby takeover",
+            f"{f['creates']:,.0f} creates; {f['replicas']:,.0f} replicas, {f['nodes']:,.0f} nodes",
+            f"{f['fenced_writes_per_s']:,.0f} fenced vs {f['raw_writes_per_s']:,.0f} raw writes/s "
+            f"(ratio {f['fenced_ratio']:.2f}); to Available {f['elected_wall_s']:.2f} s wall "
+            f"elected vs {f['plain_wall_s']:.2f} s not (median of {f['runs']:.0f}); leader paused: "
+            f"standby leads after {f['takeover_simulated_s']:.1f} simulated s, scale Available "
+            f"after {f['available_simulated_s']:.1f} s ({f['takeover_wall_s']:.2f} s wall)",
         )
     )
 
@@ -287,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         ("job-10k-completions", _jobs),
         ("cronjobs-day", _cronjobs),
         ("endpoints-1k-flapping", _endpoints),
+        ("leader-fencing", _fencing),
     ):
         if name in wanted:
             bench(args.scale, records, rows)

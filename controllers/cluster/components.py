@@ -29,7 +29,7 @@ unless the fence is switched off).
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar, cast, final
 
 import attrs
@@ -300,22 +300,24 @@ class _Paused:
         self._name = name
 
     async def _hold(self) -> None:
-        if self._clock.frozen:
-            await self._clock.wait_thawed()
+        await self._clock.wait_thawed()
 
     async def get(self, kind: type[R], key: reconcile.ObjectKey | str, *, namespace: str = "") -> R:
-        await self._hold()
+        if self._clock.frozen:
+            await self._hold()
         return await self._inner.get(kind, key, namespace=namespace)
 
     async def list(self, kind: type[R], **kwargs: Any) -> reconcile.ObjectList[R]:
-        await self._hold()
+        if self._clock.frozen:
+            await self._hold()
         return await self._inner.list(kind, **kwargs)
 
     def watch(self, kind: type[R], **kwargs: Any) -> AsyncIterator[reconcile.WatchEvent[R]]:
-        return _HeldStream(self._inner.watch(kind, **kwargs), self._hold)
+        return _HeldStream(self._inner.watch(kind, **kwargs), self._clock)
 
     async def _write(self, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        await self._hold()
+        if self._clock.frozen:
+            await self._hold()
         token = _WRITER.set(self._name)
         try:
             return await send(*args, **kwargs)
@@ -346,17 +348,18 @@ class _HeldStream(Generic[R]):
     """A watch stream whose events wait while the receiving process is paused."""
 
     def __init__(
-        self, inner: AsyncIterator[reconcile.WatchEvent[R]], hold: Callable[[], Awaitable[None]]
+        self, inner: AsyncIterator[reconcile.WatchEvent[R]], clock: reconcile.SkewedClock
     ) -> None:
         self._inner = inner
-        self._hold = hold
+        self._clock = clock
 
     def __aiter__(self) -> _HeldStream[R]:
         return self
 
     async def __anext__(self) -> reconcile.WatchEvent[R]:
         event = await self._inner.__anext__()
-        await self._hold()
+        if self._clock.frozen:
+            await self._clock.wait_thawed()
         return event
 
     async def aclose(self) -> None:

@@ -146,9 +146,14 @@ class SkewedClock:
 
         Never returns while the clock is frozen; time spent frozen does not count.
         """
-        deadline = self.time() + max(0.0, seconds)
+        seconds = max(0.0, seconds)
+        deadline = self.time() + seconds
         self._sleepers += 1
         try:
+            if self._frozen_time is None:
+                await self._base.sleep(seconds)
+                if self._frozen_time is None and (self._lag == 0.0 or self.time() >= deadline):
+                    return  # not paused meanwhile: ``seconds`` of this clock have passed
             while True:
                 await self.wait_thawed()
                 remaining = deadline - self.time()
