@@ -148,9 +148,9 @@ ENDPOINTS_REWRITES_UNCHANGED = _bug(
 ENDPOINTS_EDGE_TRIGGERED_DELETE = _bug(
     "endpoints.edge-triggered-delete",
     "endpoint-controller",
-    "the deletion of a pod that was last seen not Ready is ignored (edge-triggered shortcut: "
-    "'it lost readiness first, so it is gone from the addresses already'); when the watch "
-    "coalesces the pod's last events, its address is never removed",
+    "the deletion of a pod that carries a deletion mark is ignored (edge-triggered "
+    "shortcut: 'the update that marked it took it out already'); when the watch coalesces "
+    "the mark and the deletion into one event, its address is never removed",
 )
 
 # -- Job ----------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ FAULTS: Mapping[str, str] = {
     REPLICASET_DROPS_STATUS_CONFLICT: "a 409 Conflict on the ReplicaSet's last status write",
     GC_DELETE_WITHOUT_UID_PRECONDITION: "a stale read of an object since re-created by name",
     GC_TRUSTS_LAGGING_CACHE: "an owner's watch event delivered after its dependent's",
-    ENDPOINTS_EDGE_TRIGGERED_DELETE: "a coalesced or dropped pod watch event",
+    ENDPOINTS_EDGE_TRIGGERED_DELETE: "a pod's deletion mark and deletion coalesced in one event",
     JOB_COUNTS_FINISHED_POD_TWICE: "a failed tracking-finalizer removal (409 twice, 5xx, crash)",
 }
 """

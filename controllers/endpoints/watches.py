@@ -84,9 +84,9 @@ def pod_endpoints_changed(old: Resource | None, new: Resource | None) -> bool:
     """
     if not isinstance(old, Pod) or not isinstance(new, Pod):
         if new is None and isinstance(old, Pod) and planted(ENDPOINTS_EDGE_TRIGGERED_DELETE):
-            # "It lost readiness first, and that update already took it out": wrong
-            # when the watch delivers only the pod's last state.
-            return is_pod_ready(old)
+            # "A pod deleted gracefully was marked first, and that update took it out":
+            # wrong when the watch delivers only the pod's last state.
+            return old.metadata.deletion_timestamp is None
         return True
     o, n = old.status, new.status
     return (
