@@ -10,6 +10,8 @@ later, believing it leads.
 from __future__ import annotations
 
 import attrs
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 import reconcile
 from controllers import Cluster, run
@@ -183,3 +185,101 @@ def test_standby_needs_leader_election() -> None:
         return ""
 
     assert "start_standby(): the cluster runs without leader_election=True" == run(main)
+
+
+# -- properties over random pause and skew schedules of both controller managers -------------
+
+STANDBY = f"{KCM}-2"
+INSTANCE = st.sampled_from([KCM, STANDBY])
+STEP = st.one_of(
+    st.tuples(st.just("advance"), st.sampled_from([1.0, 5.0, 11.0, 17.0])),
+    st.tuples(st.just("freeze"), INSTANCE),
+    st.tuples(st.just("thaw"), INSTANCE),
+    st.tuples(st.just("skew"), INSTANCE, st.sampled_from([-10.0, -3.0, 3.0, 10.0])),
+    st.tuples(st.just("scale"), st.integers(min_value=0, max_value=6)),
+    # Scale, and pause the leading instance right after it commits its next pod change.
+    st.tuples(st.just("scale-and-pause"), st.integers(min_value=0, max_value=6)),
+)
+
+
+async def _schedule(cluster: Cluster, steps: list[tuple[object, ...]]) -> tuple[int, int, int]:
+    """Run ``steps``, heal every clock, settle; return (replicas, most live pods, most asked)."""
+    await cluster.start_standby(KCM)
+    await cluster.apply(DEPLOYMENT)
+    await cluster.settle()
+    replicas = most_asked = 3
+    most = {"pods": _live_pods(cluster)}
+    pause_next: list[str] = []
+
+    def observe(event: reconcile.WatchEvent[reconcile.Resource]) -> None:
+        if isinstance(event.object, Pod):
+            most["pods"] = max(most["pods"], _live_pods(cluster))
+            leader = cluster.leader(KCM)
+            if pause_next and leader is not None and not cluster.component_clock(leader).frozen:
+                pause_next.clear()
+                cluster.freeze(leader)
+
+    cluster.api.on_commit.append(observe)
+    for step in steps:
+        match step:
+            case ("advance", float(seconds)):
+                await cluster.advance(seconds)
+            case ("freeze", str(who)) if not cluster.component_clock(who).frozen:
+                cluster.freeze(who)
+            case ("thaw", str(who)) if cluster.component_clock(who).frozen:
+                cluster.thaw(who)
+            case ("skew", str(who), float(offset)):
+                cluster.skew(who, offset)
+            case ("scale" | "scale-and-pause" as verb, int(n)):
+                pause_next[:] = ["leader"] if verb == "scale-and-pause" else []
+                await cluster.scale("deployment", "web", n)
+                replicas, most_asked = n, max(most_asked, n)
+    pause_next.clear()
+    for who in (KCM, STANDBY):
+        if cluster.component_clock(who).frozen:
+            cluster.thaw(who)
+        cluster.skew(who, 0)
+    await cluster.advance(20)  # a lease left by a paused leader expires
+    await cluster.settle()
+    cluster.api.on_commit.remove(observe)
+    return replicas, most["pods"], most_asked
+
+
+# Paused past its lease, resumed after a scale it never saw: sharp without the fence.
+SHARP: list[tuple[object, ...]] = [("freeze", KCM), ("advance", 17.0), ("scale", 0)]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(STEP, max_size=8), seed=st.integers(min_value=0, max_value=3))
+@example(steps=SHARP, seed=0)
+def test_controller_managers_under_pauses_and_skew_never_write_stale(
+    steps: list[tuple[object, ...]], seed: int
+) -> None:
+    """Whatever pauses and skews hit both instances: no stale write lands, and it converges."""
+
+    async def main() -> tuple[int, int, int, int, tuple[object, ...], int]:
+        async with Cluster(nodes=2, seed=seed, events=False, leader_election=True) as cluster:
+            replicas, most, asked = await _schedule(cluster, steps)
+            deployment = cluster.api.get_nowait(Deployment, "web", namespace="default")
+            leaders = sum(cluster.elector(i).is_leader for i in (KCM, STANDBY))
+            return (replicas, most, asked, deployment.status.available_replicas,
+                    cluster.stale_leader_writes(), leaders)  # fmt: skip
+
+    replicas, most, asked, available, stale, leaders = run(main)
+    assert () == stale
+    assert 1 == leaders
+    assert replicas == available
+    assert most <= asked  # scaling alone never needs a pod beyond the most replicas asked
+
+
+def test_the_stale_write_property_detects_unfenced_writes() -> None:
+    """Without the fence, the resumed leader of the sharp schedule writes under another's lease."""
+
+    async def main() -> list[tuple[str, str | None]]:
+        async with Cluster(nodes=2, seed=0, events=False, leader_election=True) as cluster:
+            await _schedule(cluster, SHARP)
+            return [(w.writer, w.holder) for w in cluster.stale_leader_writes()]
+
+    with plant("leaderelection.no-fencing"):
+        stale = run(main)
+    assert {(KCM, "kube-controller-manager-2")} == set(stale)
