@@ -9,6 +9,8 @@ notice, as they would.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import reconcile
 from controllers.api.core import Pod
 from controllers.kubelet import Fleet, Kubelets, ProbeKind
@@ -30,6 +32,10 @@ class Faults:
     @property
     def kubelets(self) -> Kubelets:
         raise NotImplementedError
+
+    if TYPE_CHECKING:  # provided by Components; a stub here would shadow it
+
+        def component_clock(self, name: str) -> reconcile.SkewedClock: ...
 
     def stop_kubelet(self, node: str) -> None:
         """Stop a node's kubelet: heartbeats and pod status stop; containers keep running."""
@@ -70,7 +76,7 @@ class Faults:
         node, name = self._locate(pod, namespace, container)
         key = reconcile.ObjectKey(namespace, pod)
         if not self.fleet[node].crash_container(
-            key, name, code=code, now=seconds(self.clock.now())
+            key, name, code=code, now=seconds(self.component_clock("kubelet").now())
         ):
             raise LookupError(f"container {name!r} of pod {namespace}/{pod} is not running")
         self.kubelets.touch(key)
@@ -92,7 +98,7 @@ class Faults:
         """
         node, name = self._locate(pod, namespace, container)
         key = reconcile.ObjectKey(namespace, pod)
-        now = seconds(self.clock.now())
+        now = seconds(self.component_clock("kubelet").now())  # the node's own time
         end = None if duration is None else now + duration
         if not self.fleet[node].fail_probe(key, name, kind, start=now, end=end, ok=ok):
             raise LookupError(f"pod {namespace}/{pod} has no container {name!r} on its node")

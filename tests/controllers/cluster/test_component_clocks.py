@@ -163,3 +163,54 @@ def test_unknown_component_is_named_in_the_error() -> None:
 
     with pytest.raises(ValueError, match="component: must be one of kube-scheduler"):
         run(main)
+
+
+READY_WEB = """
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: web
+    image: nginx
+    readinessProbe:
+      httpGet: {path: /, port: 80}
+      periodSeconds: 5
+"""
+
+
+def test_probe_fault_on_a_skewed_kubelet_is_timed_on_the_kubelet_clock() -> None:
+    """A failing probe window is measured on the node's clock, however far it is off."""
+
+    async def main() -> tuple[str, str]:
+        async with Cluster(nodes=1, seed=3) as cluster:
+            cluster.skew("kubelet", 120)
+            await cluster.apply(READY_WEB)
+            await cluster.advance(10)
+            cluster.fail_probe("web", "readiness", duration=30)
+            await cluster.advance(16)  # three failures at period 5 s
+            during = _ready(cluster)
+            await cluster.advance(30)
+            return during, _ready(cluster)
+
+    assert ("False", "True") == run(main)
+
+
+def _ready(cluster: Cluster) -> str:
+    pod = cluster.api.get_nowait(Pod, "web", namespace="default")
+    return next(str(c.status) for c in pod.status.conditions if c.type == "Ready")
+
+
+def test_restarting_a_paused_component_ends_the_pause() -> None:
+    """A paused process that is restarted comes back running (killed, not resumed)."""
+
+    async def main() -> tuple[bool, int]:
+        async with Cluster(nodes=1, seed=3) as cluster:
+            cluster.freeze(KCM)
+            await cluster.apply(DEPLOYMENT)
+            await cluster.restart_controller(KCM)
+            frozen = cluster.component_clock(KCM).frozen
+            await cluster.settle()
+            return frozen, _available(cluster)
+
+    assert (False, 3) == run(main)
