@@ -154,7 +154,8 @@ class Components:
         Start another instance of an elected component; returns its name (``<component>-<n>``).
 
         It campaigns for the component's Lease and takes over when the leader
-        loses or releases it. It is stopped with the cluster.
+        loses or releases it. It is stopped with the cluster. Its client comes
+        from the cluster's ``connect(instance, api)``, called with the new name.
 
         Raises:
             RuntimeError: The cluster runs without leader election.

@@ -268,7 +268,7 @@ class Cluster(Objects, Faults, Workloads, Services, Components):
                 self.kubelets.poke(agent.name)
 
     def managers(self) -> Mapping[str, reconcile.Manager]:
-        """The running components' managers, by component name."""
+        """The running components' managers, by component (or standby instance) name."""
         return dict(self._managers)
 
     # -- time --------------------------------------------------------------------------------
