@@ -12,9 +12,10 @@ wrong; the ``component`` is the Kubernetes component that would make the
 mistake. Names are ``<controller>.<what-goes-wrong>``.
 
 A switch is read where the mistake is made, mostly once per sync; the
-pod mapping of ``replicaset.adopts-owned-pods`` is chosen when the
-ReplicaSet controller starts, so plant that one before the cluster starts
-(or restart the controller manager). :data:`FAULTS` names the fault each
+pod mapping of ``replicaset.adopts-owned-pods`` and the pod filter of
+``endpoints.edge-triggered-delete`` are chosen when their controller
+starts, so plant those before the cluster starts (or restart the
+controller manager). :data:`FAULTS` names the fault each
 bug needs before any check can see it.
 
 Importing :mod:`controllers` imports this module, so the catalogue is
@@ -150,7 +151,8 @@ ENDPOINTS_EDGE_TRIGGERED_DELETE = _bug(
     "endpoint-controller",
     "the deletion of a pod that carries a deletion mark is ignored (edge-triggered "
     "shortcut: 'the update that marked it took it out already'); when the watch coalesces "
-    "the mark and the deletion into one event, its address is never removed",
+    "the mark and the deletion into one event, its address is never removed (with "
+    "publishNotReadyAddresses, which keeps terminating pods, no fault is needed)",
 )
 
 # -- Job ----------------------------------------------------------------------------------

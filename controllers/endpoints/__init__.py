@@ -81,9 +81,11 @@ from controllers.endpoints.watches import (
     INDEX_SELECTOR,
     ServicesOfPod,
     pod_endpoints_changed,
+    pod_endpoints_changed_unless_marked,
     selector_pair,
     service_spec_changed,
 )
+from controllers.planted import ENDPOINTS_EDGE_TRIGGERED_DELETE
 from reconcile import (
     Controller,
     EventRecorder,
@@ -93,6 +95,7 @@ from reconcile import (
     Store,
     Watch,
     enqueue_mapped,
+    planted,
 )
 
 __all__ = [
@@ -178,6 +181,10 @@ def setup(
         """Our own writes need no sync: we just made them."""
         return not (isinstance(new, Endpoints) and reconciler.wrote(new))
 
+    pod_filter = pod_endpoints_changed
+    if planted(ENDPOINTS_EDGE_TRIGGERED_DELETE):
+        pod_filter = pod_endpoints_changed_unless_marked
+
     controller: Controller[Service] = Controller(
         name=CONTROLLER_NAME,
         reconciler=reconciler,
@@ -187,7 +194,7 @@ def setup(
             Watch(
                 kind=Pod,
                 mapper=enqueue_mapped(pods_to_services),
-                predicates=(pod_endpoints_changed,),
+                predicates=(pod_filter,),
             ),
             Watch(kind=Endpoints, mapper=enqueue_mapped(same_name), predicates=(not_own_write,)),
         ],

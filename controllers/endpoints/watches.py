@@ -23,13 +23,13 @@ import attrs
 
 from controllers.api.core import Pod, Service
 from controllers.endpoints.pods import is_pod_ready
-from controllers.planted import ENDPOINTS_EDGE_TRIGGERED_DELETE
-from reconcile import ObjectKey, Resource, Store, planted
+from reconcile import ObjectKey, Resource, Store
 
 __all__ = [
     "INDEX_SELECTOR",
     "ServicesOfPod",
     "pod_endpoints_changed",
+    "pod_endpoints_changed_unless_marked",
     "selector_pair",
     "service_spec_changed",
 ]
@@ -83,10 +83,6 @@ def pod_endpoints_changed(old: Resource | None, new: Resource | None) -> bool:
     subdomain. Container ports are immutable.
     """
     if not isinstance(old, Pod) or not isinstance(new, Pod):
-        if new is None and isinstance(old, Pod) and planted(ENDPOINTS_EDGE_TRIGGERED_DELETE):
-            # "A pod deleted gracefully was marked first, and that update took it out":
-            # wrong when the watch delivers only the pod's last state.
-            return old.metadata.deletion_timestamp is None
         return True
     o, n = old.status, new.status
     return (
@@ -100,6 +96,21 @@ def pod_endpoints_changed(old: Resource | None, new: Resource | None) -> bool:
         or old.spec.hostname != new.spec.hostname
         or old.spec.subdomain != new.spec.subdomain
     )
+
+
+def pod_endpoints_changed_unless_marked(old: Resource | None, new: Resource | None) -> bool:
+    """
+    :func:`pod_endpoints_changed`, but deletions of pods with a deletion mark are dropped.
+
+    Only the planted bug ``endpoints.edge-triggered-delete`` filters this way,
+    reasoning that the update which marked the pod took it out already. A
+    watch that coalesces the mark and the deletion into one event (or a
+    Service with ``publishNotReadyAddresses``, which keeps terminating pods)
+    proves it wrong.
+    """
+    if new is None and isinstance(old, Pod) and old.metadata.deletion_timestamp is not None:
+        return False
+    return pod_endpoints_changed(old, new)
 
 
 def service_spec_changed(old: Resource | None, new: Resource | None) -> bool:
