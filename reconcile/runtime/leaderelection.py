@@ -5,8 +5,11 @@ Leader election on a ``Lease``: run work in one replica at a time.
 ``coordination.k8s.io/v1`` :class:`~reconcile.model.coordination.Lease`:
 
 * **Acquire.** Every ``retry_period`` a candidate reads the lease. It may take
-  it when nobody holds it or when it has expired
-  (``renewTime + leaseDurationSeconds < now``), by an ``update`` carrying the
+  it when nobody holds it or when it has expired: ``leaseDurationSeconds``
+  have passed on the candidate's own monotonic clock since it last saw the
+  record change (client-go's ``observedTime``; the holder's ``renewTime`` is
+  never compared with another machine's clock, so skewed or stepped wall
+  clocks cannot cause an early takeover). It takes it by an ``update`` carrying the
   ``resource_version`` it read, so of two candidates racing for the same
   version exactly one wins (the other gets ``ConflictError`` and waits).
   ``leaseTransitions`` goes up by one whenever the holder changes.
@@ -158,6 +161,8 @@ class LeaderElector:
         self._term: int | None = None  # leaseTransitions of the term this candidate leads in
         self._deposed: asyncio.Future[str] | None = None
         self._fenced_clients: list[FencedClient] = []
+        self._observed_version = ""  # the lease's resourceVersion when last seen to change
+        self._observed_at = -math.inf
 
     @property
     def identity(self) -> str:
@@ -345,7 +350,7 @@ class LeaderElector:
                 if spec.holder_identity == self._identity:
                     mine = attrs.evolve(spec, renew_time=now,
                                         lease_duration_seconds=self._lease_seconds)  # fmt: skip
-                elif renewing or not spec.expired(now):
+                elif renewing or not self._expired(lease, started):
                     return _Attempt.HELD_BY_OTHER
                 else:
                     mine = attrs.evolve(mine, lease_transitions=self._transitions + 1)
@@ -363,6 +368,23 @@ class LeaderElector:
             self._renewals += 1
             _log.debug("leaderelection.renewed", lease=self._lease_name, identity=self._identity)
         return _Attempt.WON
+
+    def _expired(self, lease: Lease, at: float) -> bool:
+        """
+        Whether another's lease has expired, timed on this candidate's own monotonic clock.
+
+        As client-go does, the duration runs from when this candidate last saw the
+        record change, not from the ``renewTime`` written by the holder's clock, so
+        clocks that disagree (skewed or stepped) cannot make it take over early.
+        """
+        spec = lease.spec
+        if not spec.held or spec.lease_duration_seconds is None:
+            return True
+        version = lease.metadata.resource_version
+        if version != self._observed_version:
+            self._observed_version, self._observed_at = version, at
+            return False
+        return at > self._observed_at + spec.lease_duration_seconds
 
     def _failed(self, error: str) -> _Attempt:
         self._failures += 1

@@ -173,6 +173,33 @@ def test_manager_writes_through_the_fenced_client_and_reads_through_the_raw_one(
     assert (False, True) == run(scenario)
 
 
+# -- elections under skewed clocks ------------------------------------------------------------
+
+
+def test_a_skewed_standby_waits_a_full_lease_on_its_own_clock() -> None:
+    """A standby whose wall clock is a minute ahead (and then steps) never takes over early."""
+
+    async def scenario(base: VirtualClock) -> tuple[float | None, str | None]:
+        cluster = MemoryCluster(clock=base)
+        clocks = {"a": SkewedClock(base), "b": SkewedClock(base, offset=60)}
+        a, b = (_elector(cluster, w, clocks[w]) for w in ("a", "b"))
+        task_a = await _lead(a)
+        task_b = asyncio.ensure_future(b.run(_forever))
+        await base.advance(30)
+        clocks["b"].jump(3600)
+        await base.advance(30)
+        early = base.time() if b.is_leader else None
+        clocks["a"].freeze()  # a stops renewing; its last renewal was at t=60
+        await b.wait_leading()
+        took_over = base.time() - 60
+        clocks["a"].thaw()
+        await _stop(task_a)
+        await _stop(task_b)
+        return early, f"after {took_over:g}s"
+
+    assert (None, "after 14s") == run(scenario)  # a renewed last at t=58: 58 + 15 < 74
+
+
 # -- two managers, a paused leader ----------------------------------------------------------
 
 
