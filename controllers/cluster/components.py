@@ -24,6 +24,13 @@ and 2 s retry period. Their managers write through a fenced client
 has its late writes refused. :meth:`Components.stale_leader_writes` lists
 every write an elected instance committed while another held its lease (none,
 unless the fence is switched off).
+
+Known limitation: the node lifecycle controller compares the kubelet's
+heartbeat timestamps with its own wall clock (Kubernetes times them from when
+it observed them), so a kubelet clock more than the node monitor grace period
+(40 s) behind the controller manager's, by skew or after a long pause, makes
+the two rewrite the Node's status back and forth without end; step a resumed
+kubelet's clock forward (:meth:`Components.jump_clock`) as its machine would.
 """
 
 from __future__ import annotations
