@@ -81,6 +81,8 @@ class Switchboard:
     crashed: bool = False
     epoch: int = 0
     """Counts ``expire_watches``: a stream opened in an older epoch starts expired."""
+    opened: int = 0
+    """Streams opened so far (numbers them in trace entries)."""
     streams: set[Stream] = attrs.field(factory=set)
 
     def chance(self, rate: float) -> bool:
@@ -122,6 +124,8 @@ class Stream:
         self._kind = kind
         self._inner = inner
         self._epoch = board.epoch
+        board.opened += 1
+        self._number = board.opened
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         for event in initial:
             self._queue.put_nowait(event)
@@ -214,7 +218,6 @@ class Stream:
                 # in the batch is lost too, and the consumer must relist.
                 board.dropped = self._broken = True
                 self._note("dropped", event)
-                self._deliver(out)
                 return out, index + 1 < len(ready)
             if self._swapped is None and board.chance(faults.reorder_rate):
                 self._swapped = event
@@ -222,43 +225,43 @@ class Stream:
                 continue
             if self._swapped is not None:
                 held, self._swapped = self._swapped, None
-                out.extend([held, event] if _key(held) == _key(event) else [event, held])
+                for each in [held, event] if _key(held) == _key(event) else [event, held]:
+                    self._emit(each, out)
                 self._flush_bookmark(out)
                 continue
-            out.append(event)
+            self._emit(event, out)
             if board.chance(faults.duplicate_rate):
                 self._note("duplicated", event)
-                out.append(event)
+                self._emit(event, out)
         if self._swapped is not None and not faults.reorder_rate:
-            out.append(self._swapped)
+            self._emit(self._swapped, out)
             self._swapped = None
             self._flush_bookmark(out)
-        self._deliver(out)
         return out, False
 
     def _pass_bookmark(self, bookmark: Event, out: list[Event]) -> None:
         if self._swapped is None:
-            out.append(bookmark)
+            self._emit(bookmark, out)
         else:
             self._bookmark = bookmark  # behind the held event (a newer one replaces it)
             self._note("bookmark_held", bookmark)
 
     def _flush_bookmark(self, out: list[Event]) -> None:
         if self._bookmark is not None:
-            out.append(self._bookmark)
+            self._emit(self._bookmark, out)
             self._bookmark = None
 
-    def _deliver(self, out: list[Event]) -> None:
-        for event in out:
-            self._note("delivered", event)
+    def _emit(self, event: Event, out: list[Event]) -> None:
+        out.append(event)
+        self._note("delivered", event)
 
     def _note(self, what: str, event: Event) -> None:
         if self._board.record is None:
             return
         key = str(event.object.metadata.key) if event.object is not None else ""
         self._board.note(
-            watch=what, kind=self._kind, type=event.type.value, key=key,
-            rv=str(event.resource_version),
+            watch=what, stream=self._number, kind=self._kind, type=event.type.value,
+            key=key, rv=str(event.resource_version),
         )  # fmt: skip
 
 

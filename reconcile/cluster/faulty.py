@@ -58,7 +58,8 @@ entry has ``t`` (clock time) and ``component``, plus one of:
   ``rv`` after it;
 * ``watch``: what happened to one event (``lagged``, ``coalesced``,
   ``dropped``, ``held_for_reorder``, ``bookmark_held``, ``duplicated``,
-  ``delivered``), with ``kind``, ``type``, ``key`` and ``rv``.
+  ``delivered``), with ``stream`` (numbered from 1 per client), ``kind``,
+  ``type``, ``key`` and ``rv``.
 
 Streams are pumped by one task each, owned by the stream and cancelled when
 it closes.
