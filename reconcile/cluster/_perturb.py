@@ -83,7 +83,8 @@ class Switchboard:
     """Counts ``expire_watches``: a stream opened in an older epoch starts expired."""
     opened: int = 0
     """Streams opened so far (numbers them in trace entries)."""
-    streams: set[Stream] = attrs.field(factory=set)
+    streams: dict[Stream, None] = attrs.field(factory=dict)
+    """Open streams, in the order they opened (a set's order would vary between runs)."""
 
     def chance(self, rate: float) -> bool:
         """One random decision (no draw at all when the rate is 0, so traces stay stable)."""
@@ -141,7 +142,7 @@ class Stream:
     async def events(self) -> AsyncIterator[Event]:
         """The perturbed events; closing the iterator cancels the pump."""
         board = self._board
-        board.streams.add(self)
+        board.streams[self] = None
         pump = asyncio.get_running_loop().create_task(self._pump())
         try:
             # Switches flipped between watch() and the first read still apply.
@@ -167,7 +168,7 @@ class Stream:
                 if lost_more:
                     raise ExpiredError("watch expired after a lost event (injected)")
         finally:
-            board.streams.discard(self)
+            board.streams.pop(self, None)
             pump.cancel()
             await asyncio.gather(pump, return_exceptions=True)
 
