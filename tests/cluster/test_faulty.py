@@ -529,3 +529,92 @@ def _rv_handler(seen: list[tuple[str, int]]) -> Any:
         seen.append((obj.metadata.name, int(obj.metadata.resource_version)))
 
     return event_handler(on_add=note, on_update=lambda _old, new: note(new), on_delete=note)
+
+
+def test_reflector_relists_after_a_dropped_event_without_heal() -> None:
+    """The 410 that follows a lost event makes the informer relist and become exact again."""
+
+    async def body(clock: VirtualClock, server: MemoryCluster) -> None:
+        client = FaultyClient(server, name="c", clock=clock)
+
+        async def check(informer: Informer[Widget]) -> None:
+            client.set_faults(drop_rate=1.0)
+            await server.create(new_widget("a"))
+            await clock.advance(1)
+            assert [] == store_state(informer)  # stale: the event was lost
+            client.set_faults(drop_rate=0.0)
+            await server.create(new_widget("b"))
+            await clock.advance(1)
+            assert server_state(server) == store_state(informer)
+            assert 1 == informer.statistics().relists
+
+        await with_informer(client, clock, check)
+
+    run(body)
+
+
+def test_a_stream_ended_by_an_error_leaves_no_task_behind() -> None:
+    """A stream ended by 410 or a crash cancels its pump as it ends."""
+
+    async def body(clock: VirtualClock, server: MemoryCluster) -> None:
+        client = FaultyClient(server, name="c", clock=clock, faults=ClientFaults(reorder_rate=1))
+        before = asyncio.all_tasks()
+        expired = Reader(client.watch(Widget))
+        await server.create(new_widget("a"))
+        await clock.wait_idle()
+        client.expire_watches()
+        await clock.wait_idle()
+        dead = Reader(client.watch(Widget))
+        await clock.wait_idle()
+        client.crash_after(0)
+        with pytest.raises(ServerError):
+            await client.create(new_widget("b"))
+        await clock.wait_idle()
+        assert (ExpiredError, ServerError) == (type(expired.error), type(dead.error))
+        assert before == asyncio.all_tasks()
+        assert 0 == server.statistics().watchers
+
+    run(body)
+
+
+@pytest.mark.parametrize("hold", ["lag", "coalesce"])
+def test_bookmarks_are_held_with_the_events_a_lag_or_coalescing_holds(hold: str) -> None:
+    """A bookmark behind held events waits with them and then follows them."""
+
+    async def body(clock: VirtualClock, server: MemoryCluster) -> None:
+        client = FaultyClient(server, name="c", clock=clock)
+        stream = client.watch(Widget, labels="app=a", since=server.resource_version, bookmarks=True)
+        reader = Reader(stream)
+        await clock.wait_idle()
+        if hold == "lag":
+            client.lag()
+        else:
+            client.set_faults(coalesce=True)
+        await server.create(new_widget("a", labels={"app": "a"}))
+        await clock.wait_idle()
+        await server.create(new_widget("other"))  # filtered out: a bookmark at rv 2
+        await clock.wait_idle()
+        assert [] == reader.seen()
+        client.heal()
+        await clock.wait_idle()
+        assert [("ADDED", "a", 1), ("BOOKMARK", "", 2)] == reader.seen()
+        await reader.close()
+
+    run(body)
+
+
+def test_heal_releases_an_event_held_for_reorder() -> None:
+    """An event held for a swap that never came is delivered at heal."""
+
+    async def body(clock: VirtualClock, server: MemoryCluster) -> None:
+        client = FaultyClient(server, name="c", clock=clock, faults=ClientFaults(reorder_rate=1))
+        reader = Reader(client.watch(Widget, since=server.resource_version))
+        await server.create(new_widget("a"))
+        await clock.wait_idle()
+        assert [] == reader.seen()
+        client.heal()
+        await clock.wait_idle()
+        assert [("ADDED", "a", 1)] == reader.seen()
+        await reader.close()
+
+    run(body)
