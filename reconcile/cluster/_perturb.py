@@ -139,6 +139,11 @@ class Stream:
     def signal(self, signal: Signal) -> None:
         self._queue.put_nowait(signal)
 
+    @property
+    def holding(self) -> int:
+        """Events held back (lagging, coalescing or waiting for a swap)."""
+        return len(self._held) + len(self._merging) + (self._swapped is not None)
+
     async def events(self) -> AsyncIterator[Event]:
         """The perturbed events; closing the iterator cancels the pump."""
         board = self._board

@@ -92,7 +92,7 @@ from reconcile.model.kinds import Resource, kind_of
 from reconcile.model.meta import ObjectKey, ResourceVersion
 from reconcile.primitives.clock import Clock
 
-__all__ = ["ClientFaults", "FaultyClient", "Record"]
+__all__ = ["ClientFaults", "FaultyClient", "FaultyClientStatistics", "Record"]
 
 R = TypeVar("R", bound=Resource)
 
@@ -116,6 +116,22 @@ class ClientFaults:
     @property
     def perturbs_watches(self) -> bool:
         return bool(self.drop_rate or self.duplicate_rate or self.reorder_rate or self.coalesce)
+
+
+@attrs.frozen(kw_only=True)
+class FaultyClientStatistics:
+    """Counters and state of a :class:`FaultyClient`."""
+
+    writes: int
+    """Successful writes."""
+    crashed: bool
+    lagging: bool
+    streams: int
+    """Open watch streams."""
+    holding: int
+    """Events held back from open streams (lagging, coalescing or waiting for a swap)."""
+    dropped: bool
+    """Some event was lost since the last :meth:`FaultyClient.heal`."""
 
 
 _Snapshot = dict[type[Resource], tuple[Resource, ...]]
@@ -182,7 +198,20 @@ class FaultyClient:
 
     @property
     def lagging(self) -> bool:
+        """Whether reads and watches answer as a lagging replica (see :meth:`lag`)."""
         return self._lagging is not None
+
+    def statistics(self) -> FaultyClientStatistics:
+        """Current counters and state."""
+        board = self._board
+        return FaultyClientStatistics(
+            writes=self._writes,
+            crashed=board.crashed,
+            lagging=self.lagging,
+            streams=len(board.streams),
+            holding=sum(stream.holding for stream in board.streams),
+            dropped=board.dropped,
+        )
 
     def set_faults(self, **rates: float | bool) -> None:
         """

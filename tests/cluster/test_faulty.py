@@ -618,3 +618,23 @@ def test_heal_releases_an_event_held_for_reorder() -> None:
         await reader.close()
 
     run(body)
+
+
+def test_statistics_count_open_streams_and_held_events() -> None:
+    """statistics() shows what is held back, and that heal releases it."""
+
+    async def body(clock: VirtualClock, server: MemoryCluster) -> None:
+        client = FaultyClient(server, name="c", clock=clock, faults=ClientFaults(coalesce=True))
+        reader = Reader(client.watch(Widget, since=server.resource_version))
+        await server.create(new_widget("a"))
+        await resize(server, "a", 2)
+        await clock.wait_idle()
+        stats = client.statistics()
+        assert (1, 2, False) == (stats.streams, stats.holding, stats.lagging)
+        client.heal()
+        await clock.wait_idle()
+        assert 0 == client.statistics().holding
+        await reader.close()
+        assert 0 == client.statistics().streams
+
+    run(body)
