@@ -100,6 +100,7 @@ class Switchboard:
 
 
 _Item = Event | Signal | BaseException
+_NONE_HELD = float("inf")
 
 
 @final
@@ -131,6 +132,7 @@ class Stream:
         for event in initial:
             self._queue.put_nowait(event)
         self._held: list[Event] = []  # newer than a lagging replica
+        self._held_min = _NONE_HELD  # the oldest held version: a long lag costs O(1) per event
         self._merging: list[Event] = []  # waiting to be coalesced
         self._swapped: Event | None = None  # waiting to be reordered
         self._bookmark: Event | None = None  # waiting behind the swapped event
@@ -193,6 +195,7 @@ class Stream:
         if cut is not None and _rv(event) > cut:
             self._note("lagged", event)
         self._held.append(event)
+        self._held_min = min(self._held_min, _rv(event))
 
     def _release(self) -> tuple[list[Event], bool]:
         """
@@ -203,11 +206,14 @@ class Stream:
         """
         board, faults = self._board, self._board.faults
         cut = board.lag_cut
-        if cut is not None:
+        if cut is not None and self._held_min > cut:
+            ready = []
+        elif cut is not None:
             ready = [e for e in self._held if _rv(e) <= cut]
             self._held = [e for e in self._held if _rv(e) > cut]
+            self._held_min = min((_rv(e) for e in self._held), default=_NONE_HELD)
         else:
-            ready, self._held = self._held, []
+            ready, self._held, self._held_min = self._held, [], _NONE_HELD
         if faults.coalesce:
             self._merging.extend(ready)
             return [], False
