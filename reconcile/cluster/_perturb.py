@@ -18,7 +18,8 @@ faults stop, and each is tested):
   another object, and released as soon as reordering stops;
 * the consumer's resource version never passes an event still held: a
   bookmark waits behind an event held for reordering (lag and coalesce hold
-  bookmarks with the events);
+  bookmarks with the events), and a swapped pair is handed over back to
+  back, in one batch;
 * nothing is delivered after a lost event: the rest of its batch is lost
   with the connection, and the stream ends with 410 ``ExpiredError`` at
   once if more events were in the batch, or at its next event otherwise.
