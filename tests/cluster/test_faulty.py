@@ -638,3 +638,31 @@ def test_statistics_count_open_streams_and_held_events() -> None:
         assert 0 == client.statistics().streams
 
     run(body)
+
+
+def test_remembered_lag_older_than_the_history_converges_after_catch_up() -> None:
+    """A snapshot the server's history no longer reaches keeps relisting it until catch_up."""
+    clock = VirtualClock()
+
+    async def main() -> None:
+        server = MemoryCluster(clock=clock, seed=1, history=2)
+        await server.create(new_widget("a"))
+        client = FaultyClient(server, name="c", clock=clock)
+        client.remember()
+        remembered = server_state(server)
+
+        async def check(informer: Informer[Widget]) -> None:
+            for size in range(2, 8):
+                await resize(server, "a", size)
+            await server.create(new_widget("b"))
+            client.lag(remembered=True)
+            client.expire_watches()
+            await clock.advance(5)
+            assert remembered == store_state(informer)  # its watch cannot start: 410 again
+            client.catch_up()
+            await clock.advance(61)
+            assert server_state(server) == store_state(informer)
+
+        await with_informer(client, clock, check)
+
+    clock.run(main())
