@@ -67,7 +67,7 @@ it closes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from random import Random
 from typing import Any, TypeVar, cast, final
 
@@ -115,6 +115,7 @@ class ClientFaults:
 
     @property
     def perturbs_watches(self) -> bool:
+        """Whether any fault changes what watches deliver."""
         return bool(self.drop_rate or self.duplicate_rate or self.reorder_rate or self.coalesce)
 
 
@@ -183,8 +184,7 @@ class FaultyClient:
 
     @faults.setter
     def faults(self, faults: ClientFaults) -> None:
-        self._board.faults = faults
-        self._board.signal(Signal.WAKE)
+        self._switch(faults, attrs.asdict(faults))
 
     @property
     def crashed(self) -> bool:
@@ -221,8 +221,12 @@ class FaultyClient:
             TypeError: for a name :class:`ClientFaults` does not have.
             ValueError: for a rate outside ``[0, 1]``, naming it.
         """
-        self.faults = attrs.evolve(self._board.faults, **rates)  # type: ignore[arg-type]
-        self._board.note(fault="faults", **rates)
+        self._switch(attrs.evolve(self._board.faults, **rates), rates)  # type: ignore[arg-type]
+
+    def _switch(self, faults: ClientFaults, noted: Mapping[str, Any]) -> None:
+        self._board.faults = faults
+        self._board.note(fault="faults", **noted)
+        self._board.signal(Signal.WAKE)
 
     def crash_after(self, writes: int) -> None:
         """

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
-from reconcile import FaultyClient, Informer, VirtualClock
+from reconcile import ClientFaults, FaultyClient, Informer, VirtualClock
 from reconcile.cluster.client import WatchEvent
 from reconcile.cluster.memory import MemoryCluster
 from reconcile.errors import ApiError
@@ -167,3 +167,19 @@ def test_the_trace_accounts_for_every_write_refusal_and_delivery() -> None:
     assert all(count > 0 for what, count in fates.items() if what != "bookmark_held"), fates
     delivered_to_raw = [e for e in trace if e.get("watch") == "delivered" and e["stream"] == 1]
     assert outcome["raw"] == len(delivered_to_raw)
+
+
+def test_assigning_faults_is_recorded_with_every_rate() -> None:
+    """``client.faults = ...`` is a switch like set_faults, and the trace shows all rates."""
+    clock = VirtualClock()
+    trace: list[Entry] = []
+    client = FaultyClient(MemoryCluster(clock=clock), name="ctl", clock=clock, record=trace.append)
+    client.faults = ClientFaults(drop_rate=0.5)
+    client.set_faults(coalesce=True)
+    expected = [
+        {"fault": "faults", "conflict_rate": 0.0, "throttle_rate": 0.0, "drop_rate": 0.5,
+         "duplicate_rate": 0.0, "reorder_rate": 0.0, "coalesce": False},
+        {"fault": "faults", "coalesce": True},
+    ]  # fmt: skip
+    assert expected == [{k: v for k, v in e.items() if k not in ("t", "component")} for e in trace]
+    assert ClientFaults(drop_rate=0.5, coalesce=True) == client.faults
