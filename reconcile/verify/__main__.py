@@ -1,0 +1,45 @@
+"""
+``python -m reconcile.verify``: replay a failure, diff two traces.
+
+* ``replay FILE [--trace OUT.jsonl]``: rerun the schedule saved by a
+  failing check, print what failed and the trace digest, save the trace;
+* ``diff A.jsonl B.jsonl``: the first line where two traces differ
+  (exit status 1 when they do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from reconcile.verify.harness import replay
+from reconcile.verify.trace import Trace, diff
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reconcile.verify", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    rerun = commands.add_parser("replay", help="rerun a saved failing schedule")
+    rerun.add_argument("file")
+    rerun.add_argument("--trace", help="write the run's trace here (JSON lines)")
+    compare = commands.add_parser("diff", help="where two traces part")
+    compare.add_argument("left")
+    compare.add_argument("right")
+    args = parser.parse_args(argv)
+    if args.command == "diff":
+        divergence = diff(Trace.load(args.left), Trace.load(args.right))
+        print("traces are identical" if divergence is None else divergence)  # noqa: T201
+        return 0 if divergence is None else 1
+    outcome, failures = replay(args.file, trace=args.trace)
+    for line in failures:
+        print(line)  # noqa: T201
+    print(  # noqa: T201
+        f"{'FAILED' if failures else 'passed'}: {outcome.writes} writes, "
+        f"{outcome.restarts} restarts, {outcome.simulated:.1f} simulated s, "
+        f"trace {outcome.digest[:16]}"
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
