@@ -113,6 +113,7 @@ from reconcile.runtime.predicates import (
     resource_version_changed,
 )
 from reconcile.runtime.reconciler import Reconciler, Request, Result, reconciler
+from reconcile.runtime.settle import pending_work, settle
 
 __all__ = [
     "FINALIZER_FOREGROUND",
@@ -228,6 +229,7 @@ __all__ = [
     "not_",
     "or_",
     "owner_reference_to",
+    "pending_work",
     "planted",
     "reconciler",
     "registry",
@@ -237,6 +239,7 @@ __all__ = [
     "resource_version_changed",
     "set_condition",
     "set_controller_reference",
+    "settle",
     "to_json",
     "with_finalizer",
 ]

@@ -294,33 +294,12 @@ class Cluster(Objects, Faults, Workloads, Services, Components):
         clock = self.clock
         if not isinstance(clock, reconcile.VirtualClock):
             raise RuntimeError("settle() needs virtual time")
-        start = clock.time()
-        while clock.time() - start < limit:
-            await clock.wait_idle()
-            busy, due = self._pending()
-            if busy:
-                await clock.advance(0)
-                continue
-            if due is None or due - clock.time() > within:
-                break
-            await clock.advance(max(due - clock.time(), 0.0))
-        return clock.time() - start
+        return await reconcile.settle(clock, self._pending, within=within, limit=limit)
 
     def _pending(self) -> tuple[bool, float | None]:
         """Whether a non-periodic controller is busy, and when its next delayed work is due."""
-        busy = False
-        due: float | None = None
-        for manager, lag in self._settling():  # due times on each process's own clock
-            for stats in manager.statistics().controllers:
-                if stats.name in _PERIODIC or stats.queue is None:
-                    continue
-                queue = stats.queue
-                if queue.depth or queue.processing or stats.active_workers:
-                    busy = True
-                if queue.next_due is not None:
-                    at = queue.next_due + lag
-                    due = at if due is None else min(due, at)
-        return busy, due
+        # Due times are on each process's own clock: _settling() gives their lags.
+        return reconcile.pending_work(self._settling(), periodic=_PERIODIC)
 
     # -- nodes -------------------------------------------------------------------------------
 

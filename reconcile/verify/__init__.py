@@ -60,7 +60,7 @@ from reconcile.verify.harness import (
 )
 from reconcile.verify.oracles import FurtherPass, State, canonical, further_pass, orphans
 from reconcile.verify.run import Driver, Injection, Invariant, Outcome, Workload, run_once
-from reconcile.verify.system import Setup, Simulation, Supervisor, settle
+from reconcile.verify.system import Setup, Simulation, Supervisor
 from reconcile.verify.trace import Divergence, Trace, diff
 
 __all__ = [
@@ -101,5 +101,4 @@ __all__ = [
     "orphans",
     "replay",
     "run_once",
-    "settle",
 ]

@@ -10,8 +10,8 @@ set up by a user function, talking to the shared
 restart the component with fresh caches, queues and expectations, after
 ``restart_delay`` virtual seconds, as a process supervisor would.
 
-:func:`settle` runs virtual time until no component has work to do, and is
-shared with the embedded Kubernetes cluster of ``controllers``.
+:meth:`Simulation.settle` uses :func:`reconcile.settle`, as the embedded
+Kubernetes cluster of ``controllers`` does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import final
 
 from reconcile.cluster.faulty import FaultyClient, Record
@@ -27,8 +27,10 @@ from reconcile.cluster.memory import MemoryCluster
 from reconcile.primitives.skew import SkewedClock
 from reconcile.primitives.virtual import VirtualClock
 from reconcile.runtime.manager import Manager
+from reconcile.runtime.settle import pending_work, settle
+from reconcile.verify.faults import Heal
 
-__all__ = ["Setup", "Simulation", "Supervisor", "component_seed", "settle"]
+__all__ = ["Setup", "Simulation", "Supervisor", "component_seed"]
 
 Setup = Callable[[Manager], object]
 """Adds a component's controllers to its manager."""
@@ -90,48 +92,6 @@ class Supervisor:
                 await self._restart(name)
                 self._crashed.pop(0)
                 self.restarts += 1
-
-
-async def settle(
-    clock: VirtualClock,
-    managers: Callable[[], Iterable[Manager]],
-    *,
-    periodic: frozenset[str] = frozenset(),
-    busy: Callable[[], bool] = lambda: False,
-    within: float = 30.0,
-    limit: float = 3600.0,
-) -> float:
-    """
-    Run until nothing is left to do; returns the virtual seconds it took.
-
-    "Nothing" means every controller not named in ``periodic`` is idle, has
-    nothing parked within ``within`` seconds, and ``busy()`` is false (while
-    it is true, time moves on in half-second steps).
-    Gives up after ``limit`` virtual seconds.
-    """
-    start = clock.time()
-    while clock.time() - start < limit:
-        await clock.wait_idle()
-        working, due = False, None
-        for manager in managers():
-            for stats in manager.statistics().controllers:
-                if stats.name in periodic or stats.queue is None:
-                    continue
-                queue = stats.queue
-                if queue.depth or queue.processing or stats.active_workers:
-                    working = True
-                if queue.next_due is not None:
-                    due = queue.next_due if due is None else min(due, queue.next_due)
-        if working:
-            await clock.advance(0)
-            continue
-        if busy():  # e.g. a restart waiting out its delay: let time pass
-            await clock.advance(min(_STEP, max(due - clock.time(), 0.0)) if due else _STEP)
-            continue
-        if due is None or due - clock.time() > within:
-            break
-        await clock.advance(max(due - clock.time(), 0.0))
-    return clock.time() - start
 
 
 @final
@@ -271,23 +231,24 @@ class Simulation:
     def heal(self) -> None:
         """End every fault in every component."""
         for name in self._setups:
-            self._clients[name].heal()
-            clock = self.component_clock(name)
-            if clock.frozen:
-                clock.thaw()
-            clock.offset = 0.0
+            Heal(component=name).apply(self)
 
     async def settle(self, *, within: float = 30.0, limit: float = 3600.0) -> float:
-        """Run until no component has work (see :func:`settle`); frozen components are skipped."""
-        supervisor = self._supervisor
+        """
+        Run until no component has work (:func:`reconcile.settle`). A paused
+        component is left out; a crashed one counts as due for its restart.
+        """
+        return await settle(self.clock, self._pending, within=within, limit=limit)
 
-        def running() -> list[Manager]:
-            return [m for n, m in self._managers.items() if not self.component_clock(n).frozen]
-
-        return await settle(
-            self.clock,
-            running,
-            busy=lambda: supervisor is not None and supervisor.pending,
-            within=within,
-            limit=limit,
-        )
+    def _pending(self) -> tuple[bool, float | None]:
+        base = self.clock.time()
+        running = [
+            (manager, base - clock.time())
+            for name, manager in self._managers.items()
+            if not (clock := self.component_clock(name)).frozen
+        ]
+        busy, due = pending_work(running)
+        if self._supervisor is not None and self._supervisor.pending:
+            soon = base + _STEP  # the restart waits out its delay in virtual time
+            due = soon if due is None else min(due, soon)
+        return busy, due
