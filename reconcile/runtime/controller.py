@@ -67,6 +67,10 @@ _YIELD_EVERY = 16
 """Reconciles a worker may run back to back before it lets other tasks run."""
 
 
+_CONFLICTS_AT_ONCE = 3
+"""Consecutive conflicts of one key retried at once; later ones back off."""
+
+
 class Outcome(enum.Enum):
     """How one reconcile ended; the ``outcome`` of ``reconcile.finished``."""
 
@@ -148,6 +152,7 @@ class Controller(Generic[R]):
         self._reconciles = 0
         self._ids = 0
         self._outcomes: Counter[Outcome] = Counter()
+        self._conflicts: dict[ObjectKey, int] = {}  # consecutive conflicts per key
         self._log: structlog.typing.FilteringBoundLogger = log
 
     @property
@@ -300,8 +305,16 @@ class Controller(Generic[R]):
                 queue.add_after(key, delay)
                 kind, requeue_after = Outcome.RETRY_AFTER, delay
             case ConflictError():
-                queue.add(key)  # stale read: look again at once; not an error worth a backoff
-                kind, requeue_after = Outcome.CONFLICT, 0.0
+                # A stale read: look again at once, a few times; then through the
+                # per-key backoff, so a cache that stays stale (a lagging replica)
+                # cannot make the key spin at one instant.
+                streak = self._conflicts[key] = self._conflicts.get(key, 0) + 1
+                if streak <= _CONFLICTS_AT_ONCE:
+                    queue.add(key)
+                    requeue_after = 0.0
+                else:
+                    requeue_after = queue.add_rate_limited(key)
+                kind = Outcome.CONFLICT
             case NotFoundError():
                 queue.forget(key)
                 kind = Outcome.NOT_FOUND
@@ -309,6 +322,8 @@ class Controller(Generic[R]):
                 assert isinstance(outcome, Exception)
                 requeue_after = queue.add_rate_limited(key)
                 kind, error = Outcome.ERROR, outcome
+        if self._conflicts and kind is not Outcome.CONFLICT:
+            self._conflicts.pop(key, None)
         self._reconciles += 1
         self._outcomes[kind] += 1
         assert self._clock is not None

@@ -146,6 +146,15 @@ def test_retries_a_conflict_at_once() -> None:
     assert 0 == result.retries
 
 
+def test_a_conflict_that_keeps_coming_backs_off_instead_of_spinning() -> None:
+    """From the fourth conflict in a row a key backs off, so a stale cache cannot spin it."""
+    result = _scripted([ConflictError("stale")] * 5)
+
+    assert [0.0, 0.0, 0.0, 0.0, 0.005, 0.015] == result.starts
+    assert {"conflict": 5, "success": 1} == result.outcomes
+    assert 2 == result.retries
+
+
 def test_treats_not_found_as_done() -> None:
     """NotFoundError means the object is gone: the key is forgotten, not retried."""
     result = _scripted([NotFoundError("widgets 'w' not found")])
