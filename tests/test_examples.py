@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from reconcile.testing import VirtualClock, run
+from reconcile.verify import SweepReport, VerificationError, replay
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -164,3 +165,19 @@ def test_demo_rolls_out_v2_step_by_step_then_undoes_to_v1() -> None:
     assert steps(old, new, " from 0") == facts["undo"]
     assert (["nginx:1.14.2"], 4) == (facts["images"], facts["pods"])
     assert [2, 3] == [revision for revision, _ in facts["revisions"]]
+
+
+def test_10_fault_sweep_passes_the_careful_librarian_and_catches_the_hasty_one() -> None:
+    """The sweep finds the stale-cache bug, and its replay file reproduces it byte for byte."""
+    found = _load("10_fault_sweep").main()
+    careful, hasty = found["careful"], found["hasty"]
+    assert isinstance(careful, SweepReport)
+    assert careful.runs > 10
+    assert () == careful.failures
+    assert isinstance(hasty, VerificationError)
+    assert "invariant never_too_many_books violated" in str(hasty)
+    assert hasty.replay is not None
+    first, failures = replay(hasty.replay)
+    second, _ = replay(hasty.replay)
+    assert any("never_too_many_books" in f for f in failures)
+    assert first.digest == second.digest
