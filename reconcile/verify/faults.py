@@ -14,6 +14,7 @@ chosen classes by their names (:data:`FAULT_CLASSES`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -57,12 +58,41 @@ class Target(Protocol):
         ...
 
 
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _rate(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not _number(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{attribute.name}: must be a number within [0, 1], got {value!r}")
+
+
+def _seconds(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not _number(value):
+        raise ValueError(f"{attribute.name}: must be a finite number of seconds, got {value!r}")
+
+
+def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{attribute.name}: must be an integer >= 0, got {value!r}")
+
+
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{attribute.name}: must be true or false, got {value!r}")
+
+
+def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{attribute.name}: must be a non-empty string, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class Fault:
-    """Base class: a fault in one ``component``."""
+    """Base class: a fault in one ``component`` (fields are checked when made, naming the field)."""
 
     name: ClassVar[str] = ""
-    component: str
+    component: str = attrs.field(validator=_name)
 
     def apply(self, target: Target) -> None:
         raise NotImplementedError
@@ -73,7 +103,7 @@ class Crash(Fault):
     """The component dies after ``writes`` more writes (``0``: before its next one) and restarts."""
 
     name: ClassVar[str] = "crash"
-    writes: int = 0
+    writes: int = attrs.field(default=0, validator=_count)
 
     def apply(self, target: Target) -> None:
         target.client(self.component).crash_after(self.writes)
@@ -84,7 +114,7 @@ class Conflicts(Fault):
     """Conditional writes fail with 409 at ``rate``."""
 
     name: ClassVar[str] = "conflict"
-    rate: float = 0.5
+    rate: float = attrs.field(default=0.5, validator=_rate)
 
     def apply(self, target: Target) -> None:
         target.client(self.component).set_faults(conflict_rate=self.rate)
@@ -95,7 +125,7 @@ class Throttle(Fault):
     """Writes fail with 429 at ``rate``."""
 
     name: ClassVar[str] = "throttle"
-    rate: float = 0.5
+    rate: float = attrs.field(default=0.5, validator=_rate)
 
     def apply(self, target: Target) -> None:
         target.client(self.component).set_faults(throttle_rate=self.rate)
@@ -141,9 +171,9 @@ class Perturb(Fault):
     """Watch events are lost, repeated or swapped at the given rates."""
 
     name: ClassVar[str] = "perturb"
-    drop: float = 0.0
-    duplicate: float = 0.0
-    reorder: float = 0.0
+    drop: float = attrs.field(default=0.0, validator=_rate)
+    duplicate: float = attrs.field(default=0.0, validator=_rate)
+    reorder: float = attrs.field(default=0.0, validator=_rate)
 
     def apply(self, target: Target) -> None:
         target.client(self.component).set_faults(
@@ -176,8 +206,8 @@ class Skew(Fault):
     """The component's wall clock is off by ``seconds`` from now on (``jump``: stepped by it)."""
 
     name: ClassVar[str] = "skew"
-    seconds: float = 5.0
-    jump: bool = False
+    seconds: float = attrs.field(default=5.0, validator=_seconds)
+    jump: bool = attrs.field(default=False, validator=_flag)
 
     def apply(self, target: Target) -> None:
         clock = target.component_clock(self.component)
@@ -230,7 +260,8 @@ def fault_from_json(data: Mapping[str, Any]) -> Fault:
     The fault :func:`fault_to_json` wrote.
 
     Raises:
-        ValueError: unknown fault name or fields.
+        ValueError: unknown fault name, unknown or missing fields, or a bad field value
+            (naming the fault and the field).
     """
     fields = dict(data)
     name = fields.pop("fault", None)
@@ -238,7 +269,7 @@ def fault_from_json(data: Mapping[str, Any]) -> Fault:
         raise ValueError(f"fault: unknown fault {name!r}; expected one of {FAULT_CLASSES}")
     try:
         return _BY_NAME[name](**fields)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"fault {name!r}: {exc}") from exc
 
 
