@@ -89,6 +89,9 @@ class Supervisor:
             while self._crashed:
                 name = self._crashed[0]
                 await self._clock.sleep(self._delay)
+                if self.halted:  # halted while this restart waited: it never comes
+                    self._crashed.clear()
+                    break
                 await self._restart(name)
                 self._crashed.pop(0)
                 self.restarts += 1
