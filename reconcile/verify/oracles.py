@@ -106,6 +106,28 @@ def _scrub(value: Any, generated: Mapping[str, str]) -> Any:
     return value
 
 
+def _stand_ins(objects: Iterable[Resource]) -> dict[str, str]:
+    """
+    Each generated name -> ``<generateName>*``, where a ``generateName`` built
+    on a generated name (a child named after its generated parent) has that
+    part replaced too, and so does the ``generateName`` value itself.
+    """
+    made = {
+        obj.metadata.name: obj.metadata.generate_name
+        for obj in objects
+        if obj.metadata.generate_name and obj.metadata.name.startswith(obj.metadata.generate_name)
+    }
+
+    def base(prefix: str) -> str:
+        # A generated name is longer than its own generateName, so this recursion ends.
+        parent = max((name for name in made if prefix.startswith(name)), key=len, default="")
+        return f"{base(made[parent])}*{prefix[len(parent) :]}" if parent else prefix
+
+    stand_ins = {name: f"{base(prefix)}*" for name, prefix in made.items()}
+    stand_ins.update({prefix: base(prefix) for prefix in made.values() if base(prefix) != prefix})
+    return stand_ins
+
+
 def canonical(
     state: State,
     *,
@@ -116,16 +138,13 @@ def canonical(
     The end state as sorted JSON lines, minus what runs may vary (see the module docstring).
 
     Names made from ``generateName`` become ``<generateName>*``, wherever
-    they appear (a pod's name and an owner reference to it alike).
+    they appear (a pod's name and an owner reference to it alike), also
+    inside the ``generateName`` of a child named after a generated parent.
     ``ignore`` drops objects entirely; ``project`` may rewrite each scrubbed
     object (drop fields a fault legitimately changes, such as restart counts).
     """
     objects = [obj for obj in state.all() if not ignore(obj)]
-    generated = {
-        obj.metadata.name: f"{obj.metadata.generate_name}*"
-        for obj in objects
-        if obj.metadata.generate_name and obj.metadata.name.startswith(obj.metadata.generate_name)
-    }
+    generated = _stand_ins(objects)
     lines = []
     for obj in objects:
         data = _scrub(to_json(obj), generated)
