@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 _WALL = SystemClock()  # reports wall time; never drives the simulation
+_HEALED_WITHIN = 1000.0
+"""After healing, wait for parked work due this soon: the default rate limiter's cap, so
+a retry backed off during a long fault still runs before the liveness oracles look."""
 
 Invariant = Callable[[State], None]
 """A safety property: raises ``AssertionError`` (with a message) when violated."""
@@ -218,10 +221,17 @@ async def run_once(
         finally:
             simulation.api.on_commit.remove(checker)
         if trigger.runaway:
-            return _runaway(trigger, checker, trace, clock.time() - begin, started)
+            return _runaway(
+                trigger,
+                checker,
+                trace,
+                restarts=simulation.restarts,
+                simulated=clock.time() - begin,
+                started=started,
+            )
         trace({"phase": "heal"})
         simulation.heal()
-        await simulation.settle()
+        await simulation.settle(within=_HEALED_WITHIN)
         failures.extend(checker.violations)
         if converged is not None:
             try:
@@ -258,7 +268,13 @@ async def run_once(
 
 
 def _runaway(
-    trigger: _Trigger, checker: _Checker, trace: Trace, simulated: float, started: float
+    trigger: _Trigger,
+    checker: _Checker,
+    trace: Trace,
+    *,
+    restarts: int,
+    simulated: float,
+    started: float,
 ) -> Outcome:
     return Outcome(
         failures=(
@@ -267,7 +283,7 @@ def _runaway(
         ),
         canonical=(),
         writes=trigger.writes,
-        restarts=0,
+        restarts=restarts,
         simulated=simulated,
         wall=_WALL.time() - started,
         digest=trace.digest(),
