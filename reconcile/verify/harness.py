@@ -273,7 +273,8 @@ def fault_sweep(
     started = _WALL.time()
     baseline = config.run((), keep_trace=True)
     if baseline.failures:
-        raise _error(config, (), ["the fault-free run already fails:", *baseline.failures], None)
+        found = ["the fault-free run already fails:", *baseline.failures]
+        raise _error(config, (), found, replay_dir)
     failures: list[tuple[tuple[Injection, ...], tuple[str, ...]]] = []
     simulated = 0.0
     schedules = _sweep_schedules(list(faults_from), list(components), baseline, max(stride, 1))
@@ -297,10 +298,16 @@ def _resolve(ref: str | None, what: str) -> Any:
     if not ref:
         raise ValueError(f"{what}: not importable (a lambda or local function), cannot replay")
     module, _, name = ref.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in name.split("."):
-        obj = getattr(obj, part)
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in name.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"{what}: cannot import {ref!r}: {exc}") from exc
     return obj
+
+
+_REPLAY_FIELDS = ("components", "workload", "invariants", "converged", "seed", "schedule")
 
 
 def replay(path: str | Path, *, trace: str | Path | None = None) -> tuple[Outcome, list[str]]:
@@ -309,9 +316,18 @@ def replay(path: str | Path, *, trace: str | Path | None = None) -> tuple[Outcom
     (compared with a fresh fault-free run), and saves the trace to ``trace``.
 
     Raises:
-        ValueError: the file names something that cannot be imported.
+        OSError: the file cannot be read.
+        ValueError: the file is not a replay file (saying why), or names
+            something that cannot be imported.
     """
-    data = json.loads(Path(path).read_text())
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a replay file (invalid JSON: {exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a replay file (expected a JSON object)")
+    if missing := [f for f in _REPLAY_FIELDS if f not in data]:
+        raise ValueError(f"{path}: not a replay file (missing {', '.join(map(repr, missing))})")
     config = _Config(
         components={n: _resolve(r, f"components.{n}") for n, r in data["components"].items()},
         workload=_resolve(data["workload"], "workload"),

@@ -172,6 +172,10 @@ class _Trigger:
                 return
             self.fire()
 
+    def disarm(self) -> None:
+        """Drop the injections not yet due: a fault must not start after the heal."""
+        self._pending.clear()
+
     def fire(self) -> None:
         simulation = self._simulation
         if simulation is None:
@@ -229,6 +233,7 @@ async def run_once(
                 simulated=clock.time() - begin,
                 started=started,
             )
+        trigger.disarm()
         trace({"phase": "heal"})
         simulation.heal()
         await simulation.settle(within=_HEALED_WITHIN)

@@ -12,6 +12,7 @@ import pytest
 from reconcile import Manager
 from reconcile.testing import VirtualClock, run
 from reconcile.verify import (
+    Coalesce,
     Conflicts,
     Crash,
     Expire,
@@ -166,6 +167,17 @@ def test_an_injection_beyond_the_last_write_never_fires() -> None:
     """A fault due after more writes than the run makes is never applied."""
     outcome = _run(fixtures.keeper, schedule=[Injection(fault=Lag(component="c"), at_write=99)])
     assert not any("inject" in e for e in outcome.trace.entries())
+
+
+def test_an_injection_not_due_before_the_heal_is_dropped() -> None:
+    """A fault the fault phase never reached does not start after healing, under the oracles."""
+    schedule = [
+        Injection(fault=Lag(component="c")),  # the keeper sees nothing, so writes nothing
+        Injection(fault=Coalesce(component="c"), at_write=1),  # due only after the heal
+    ]
+    outcome = _run(fixtures.keeper, schedule=schedule)
+    injected = [e["inject"]["fault"] for e in outcome.trace.entries() if "inject" in e]
+    assert (["lag"], ()) == (injected, outcome.failures)
 
 
 def test_an_injection_into_an_unknown_component_is_recorded_but_ignored() -> None:
