@@ -5,6 +5,9 @@
   failing check, print what failed and the trace digest, save the trace;
 * ``diff A.jsonl B.jsonl``: the first line where two traces differ
   (exit status 1 when they do).
+
+A file that cannot be read or is not what the command expects is reported
+on stderr with exit status 2, as a usage error is.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from reconcile.verify.trace import Trace, diff
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line (``argv``, else ``sys.argv``); returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m reconcile.verify", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     rerun = commands.add_parser("replay", help="rerun a saved failing schedule")
@@ -26,6 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("left")
     compare.add_argument("right")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (OSError, ValueError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "diff":
         divergence = diff(Trace.load(args.left), Trace.load(args.right))
         print("traces are identical" if divergence is None else divergence)  # noqa: T201
