@@ -219,12 +219,14 @@ class Skew(Fault):
 
 @attrs.frozen(kw_only=True)
 class Freeze(Fault):
-    """The component's process pauses (its time stands still) until heal."""
+    """The component's process pauses (its time stands still) until heal; a paused one stays so."""
 
     name: ClassVar[str] = "freeze"
 
     def apply(self, target: Target) -> None:
-        target.component_clock(self.component).freeze()
+        clock = target.component_clock(self.component)
+        if not clock.frozen:
+            clock.freeze()
 
 
 @attrs.frozen(kw_only=True)

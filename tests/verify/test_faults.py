@@ -312,6 +312,21 @@ def test_freeze_stops_the_component_clock_and_heal_thaws_it() -> None:
     run(scenario)
 
 
+def test_freezing_a_frozen_component_keeps_it_frozen() -> None:
+    """A second ``Freeze`` (schedules may draw two) changes nothing; one ``Heal`` thaws."""
+
+    async def scenario(clock: VirtualClock) -> None:
+        bench = Bench(clock)
+        Freeze(component="c").apply(bench)
+        await clock.advance(1)
+        Freeze(component="c").apply(bench)
+        assert (True, 1) == (bench.clock.frozen, bench.clock.statistics().freezes)
+        Heal(component="c").apply(bench)
+        assert not bench.clock.frozen
+
+    run(scenario)
+
+
 def test_heal_ends_every_client_fault() -> None:
     """``Heal`` switches the rates off, stops lagging and cancels a pending crash."""
 
