@@ -21,6 +21,7 @@ from typing import Any, final
 import attrs
 
 from reconcile.cluster.client import EventType, WatchEvent
+from reconcile.cluster.watcher import Backoff
 from reconcile.model.kinds import Resource
 from reconcile.primitives.clock import SystemClock
 from reconcile.primitives.virtual import VirtualClock
@@ -41,6 +42,9 @@ __all__ = [
 ]
 
 _WALL = SystemClock()  # reports wall time; never drives the simulation
+_RELIST_BACKOFF = Backoff().cap
+"""Healing may leave an informer waiting out its relist backoff (a timer that settling cannot
+see as work): the run waits this long, the reflector's longest backoff, before settling."""
 _HEALED_WITHIN = 1000.0
 """After healing, wait for parked work due this soon: the default rate limiter's cap, so
 a retry backed off during a long fault still runs before the liveness oracles look."""
@@ -236,6 +240,7 @@ async def run_once(
         trigger.disarm()
         trace({"phase": "heal"})
         simulation.heal()
+        await clock.advance(_RELIST_BACKOFF)
         await simulation.settle(within=_HEALED_WITHIN)
         failures.extend(checker.violations)
         if converged is not None:

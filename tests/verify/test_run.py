@@ -20,6 +20,7 @@ from reconcile.verify import (
     Invariant,
     Lag,
     Outcome,
+    Perturb,
     Skew,
     Workload,
     run_once,
@@ -129,6 +130,19 @@ def test_a_healed_storm_of_conflicts_still_converges() -> None:
     """Retries parked by backoff during a long 409 storm still run once it heals."""
     storm = Injection(fault=Conflicts(component="c", rate=1.0))
     outcome = _run(fixtures.keeper, schedule=[storm])
+    assert () == outcome.failures
+
+
+def test_a_relist_forced_by_the_heal_is_waited_for() -> None:
+    """A lost event is repaired by the relist heal forces, even after backoff, before the checks."""
+    schedule = [
+        Injection(fault=Conflicts(component="c", rate=0.25)),
+        Injection(fault=Perturb(component="c", drop=0.2)),  # loses the grow to size 3
+        Injection(fault=Expire(component="c"), at_write=1),  # so the heal's relist backs off
+    ]
+    outcome = _run(fixtures.keeper, schedule=schedule, seed=3)
+    dropped = [e for e in outcome.trace.entries() if e.get("watch") == "dropped"]
+    assert 1 == len(dropped)
     assert () == outcome.failures
 
 
