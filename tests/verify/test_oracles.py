@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import attrs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconcile import MemoryCluster, ObjectKey, ObjectMeta, Resource
 from reconcile.testing import VirtualClock, run
@@ -168,6 +170,30 @@ def test_canonical_ignores_what_runs_may_vary() -> None:
         assert f'"{obj.metadata.resource_version}"' not in text
     for field in ("uid", "resourceVersion", "creationTimestamp", "generation"):
         assert f'"{field}"' not in text
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.sampled_from(["bolt", "nut", "gear"]), min_size=1, max_size=3),
+    st.integers(0, 2**16),
+    st.integers(0, 2**16),
+)
+def test_canonical_of_the_same_objects_is_the_same_under_any_seeds(
+    parts: list[str], seed_a: int, seed_b: int
+) -> None:
+    """Families built alike compare equal whatever the seeds and the order of creation."""
+
+    def build(seed: int, order: list[str]) -> list[str]:
+        async def scenario(clock: VirtualClock) -> list[str]:
+            server = MemoryCluster(clock=clock, seed=seed)
+            for part in order:
+                await _family(server, part=part)
+                await clock.advance(seed % 7)
+            return canonical(State(server))
+
+        return run(scenario)
+
+    assert build(seed_a, parts) == build(seed_b, list(reversed(parts)))
 
 
 def test_canonical_keeps_what_matters() -> None:

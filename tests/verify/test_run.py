@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconcile import Manager
 from reconcile.testing import VirtualClock, run
@@ -15,6 +18,7 @@ from reconcile.verify import (
     Coalesce,
     Conflicts,
     Crash,
+    Driver,
     Expire,
     Injection,
     Invariant,
@@ -23,9 +27,11 @@ from reconcile.verify import (
     Perturb,
     Skew,
     Workload,
+    faults,
     run_once,
 )
 from reconcile.verify.run import schedule_from_json, schedule_to_json
+from tests.kinds import Gadget
 from tests.verify import fixtures
 
 
@@ -217,6 +223,44 @@ def test_a_schedule_round_trips_through_json() -> None:
     data = schedule_to_json(schedule)
     assert {"at_write": 4, "fault": "crash", "component": "a", "writes": 2} == data[0]
     assert schedule == schedule_from_json(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.builds(Injection, fault=faults(["a", "b"]), at_write=st.integers(0, 50)), max_size=6
+    )
+)
+def test_any_schedule_round_trips_through_json_text(schedule: list[Injection]) -> None:
+    """Every schedule the strategies draw survives JSON text unchanged, order included."""
+    text = json.dumps(schedule_to_json(schedule))
+    assert tuple(schedule) == schedule_from_json(json.loads(text))
+
+
+def test_keeping_the_trace_does_not_change_the_digest() -> None:
+    """A run that keeps no lines has the same digest as one that keeps them."""
+    crash = [Injection(fault=Crash(component="c", writes=2))]
+    kept = _run(fixtures.keeper, schedule=crash, keep_trace=True)
+    lean = _run(fixtures.keeper, schedule=crash, keep_trace=False)
+    assert kept.digest == lean.digest
+    assert ([], kept.trace.count) == (lean.trace.lines, lean.trace.count)
+
+
+def test_the_driver_acts_on_the_server_and_sees_the_state() -> None:
+    """A workload creates through ``driver.api``, settles, and reads ``driver.state``."""
+    seen: list[list[str]] = []
+
+    async def workload(driver: Driver) -> None:
+        await driver.api.create(fixtures.widget(size=2))
+        took = await driver.settle()
+        assert took >= 0.0
+        seen.append([g.metadata.name for g in driver.state.list(Gadget)])
+        start = driver.state.server.clock.time()
+        await driver.advance(3)
+        seen.append([str(driver.state.server.clock.time() - start)])
+
+    assert () == _run(fixtures.keeper, workload).failures
+    assert [["w-0", "w-1"], ["3.0"]] == seen
 
 
 def test_setup_sees_a_fresh_manager_per_run() -> None:
