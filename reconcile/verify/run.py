@@ -176,6 +176,12 @@ class _Trigger:
                 return
             self.fire()
 
+    def runaway_failure(self) -> str | None:
+        """What to report when the components made more than ``max_writes`` writes."""
+        if not self.runaway:
+            return None
+        return f"runaway: the components made more than {self.max_writes} writes"
+
     def disarm(self) -> None:
         """Drop the injections not yet due: a fault must not start after the heal."""
         self._pending.clear()
@@ -243,6 +249,8 @@ async def run_once(
         await clock.advance(_RELIST_BACKOFF)
         await simulation.settle(within=_HEALED_WITHIN)
         failures.extend(checker.violations)
+        if (runaway := trigger.runaway_failure()) is not None:  # it began after the heal
+            failures.append(runaway)
         if converged is not None:
             try:
                 converged(state)
@@ -289,7 +297,7 @@ def _runaway(
     return Outcome(
         failures=(
             *checker.violations,
-            f"runaway: the components made more than {trigger.max_writes} writes",
+            trigger.runaway_failure() or "runaway",
         ),
         canonical=(),
         writes=trigger.writes,

@@ -124,6 +124,14 @@ def test_stops_a_runaway_at_max_writes() -> None:
     assert (31, ()) == (outcome.writes, outcome.canonical)
 
 
+def test_a_runaway_that_starts_after_the_heal_is_named() -> None:
+    """A looping controller whose lagging cache hid the object until the heal is a runaway too."""
+    lag = Injection(fault=Lag(component="c"))
+    outcome = _run(fixtures.counter, fixtures.create_one, [lag], converged=None, max_writes=30)
+    assert "runaway: the components made more than 30 writes" == outcome.failures[0]
+    assert 31 == outcome.writes
+
+
 def test_a_runaway_reports_the_restarts_it_had() -> None:
     """A runaway that crashed and restarted first still counts that restart."""
     crash = Injection(fault=Crash(component="c", writes=3))
