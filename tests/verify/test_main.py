@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.verify import Trace, VerificationError, fault_sweep
+from reconcile.verify import Trace, VerificationError, fault_sweep, replay
 from reconcile.verify.__main__ import main
 from tests.verify import fixtures
 
@@ -139,3 +139,5 @@ def test_the_module_runs_a_saved_replay_file(tmp_path: Path) -> None:
     )
     assert 1 == done.returncode, done.stderr
     assert "invariant at_most_size_gadgets violated" in done.stdout
+    here, _ = replay(command.split()[-1])  # another process, another hash seed: same trace
+    assert done.stdout.strip().endswith(f"trace {here.digest[:16]}")
