@@ -6,8 +6,8 @@ and a fault-free run of the same workload (the differential oracle).
 
 A failure raises :class:`VerificationError` with the seed, the shrunk
 schedule and a replay file: ``python -m reconcile.verify replay FILE``
-reruns it byte for byte (when the components and workload are importable
-module attributes) and can write its trace.
+reruns it byte for byte (when the components, workload, checks and
+``ignore`` filter are importable module attributes) and can write its trace.
 """
 
 from __future__ import annotations
@@ -62,6 +62,11 @@ class VerificationError(AssertionError):
         self.replay = replay
 
 
+def _count_everything(obj: Resource) -> bool:
+    """The default ``ignore``: no object is left out (a named function, so replays import it)."""
+    return False
+
+
 def reference(obj: object) -> str | None:
     """``module:qualname`` of an importable function or mapping, else ``None``."""
     module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
@@ -97,6 +102,7 @@ class _Config:
             "converged": reference(self.converged) if self.converged else None,
             "seed": self.seed,
             "schedule": schedule_to_json(schedule),
+            "ignore": reference(self.ignore),
         }
         text = json.dumps(data, indent=2, sort_keys=True)
         name = hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -161,7 +167,7 @@ def assert_converges(
     examples: int = 50,
     max_faults: int = 4,
     seed: int = 0,
-    ignore: Callable[[Resource], bool] = lambda obj: False,
+    ignore: Callable[[Resource], bool] = _count_everything,
     replay_dir: Path | None = None,
 ) -> SweepReport:
     """
@@ -253,7 +259,7 @@ def fault_sweep(
     faults_from: Iterable[str] = ("crash", "lag", "time-travel", "coalesce", "expire"),
     stride: int = 1,
     seed: int = 0,
-    ignore: Callable[[Resource], bool] = lambda obj: False,
+    ignore: Callable[[Resource], bool] = _count_everything,
     replay_dir: Path | None = None,
     raise_on_failure: bool = True,
 ) -> SweepReport:
@@ -334,7 +340,8 @@ def replay(path: str | Path, *, trace: str | Path | None = None) -> tuple[Outcom
         seed=int(data["seed"]),
         invariants=tuple(_resolve(r, "invariants") for r in data["invariants"]),
         converged=_resolve(data["converged"], "converged") if data["converged"] else None,
-        ignore=lambda obj: False,
+        # Files written before ``ignore`` was recorded ignore nothing.
+        ignore=_resolve(data["ignore"], "ignore") if "ignore" in data else _count_everything,
     )
     schedule = schedule_from_json(data["schedule"])
     baseline = config.run(())

@@ -207,3 +207,8 @@ def widgets_ready(state: State) -> None:
 def _controlled_by(gadget: Gadget, owner: Widget) -> bool:
     ref = reconcile.controller_of(gadget.metadata)
     return ref is not None and ref.uid == owner.metadata.uid
+
+
+def gizmos_and_gadgets(obj: reconcile.Resource) -> bool:
+    """An ``ignore`` filter: leaves out every gadget and gizmo."""
+    return isinstance(obj, Gadget | Gizmo)

@@ -73,6 +73,39 @@ def test_replay_reproduces_the_failure_byte_for_byte(tmp_path: Path) -> None:
     assert second.trace.lines == (tmp_path / "trace.jsonl").read_text().splitlines()
 
 
+def test_replay_applies_the_ignore_filter_of_the_original_run(tmp_path: Path) -> None:
+    """A failure found with ``ignore`` replays with it: the same failures, no extra ones."""
+    with pytest.raises(VerificationError) as caught:
+        fault_sweep(
+            {"c": fixtures.forgetful},
+            fixtures.grow,
+            faults_from=("crash",),
+            ignore=fixtures.gizmos_and_gadgets,
+            replay_dir=tmp_path,
+            **CHECKS,
+        )
+    assert caught.value.replay is not None
+    _, failures = replay(caught.value.replay)
+    assert str(caught.value).startswith("\n".join(failures) + "\nseed: 0\n")
+    assert not any("end state differs" in f for f in failures)
+
+
+def test_replay_refuses_an_ignore_filter_it_cannot_import(tmp_path: Path) -> None:
+    """A run whose ``ignore`` is a lambda cannot be replayed faithfully, and says so."""
+    with pytest.raises(VerificationError) as caught:
+        fault_sweep(
+            {"c": fixtures.forgetful},
+            fixtures.grow,
+            faults_from=("crash",),
+            ignore=lambda obj: False,
+            replay_dir=tmp_path,
+            **CHECKS,
+        )
+    assert caught.value.replay is not None
+    with pytest.raises(ValueError, match="ignore: not importable"):
+        replay(caught.value.replay)
+
+
 def test_assert_converges_passes_a_correct_controller() -> None:
     """The keeper survives random schedules of every fault class."""
     report = assert_converges({"c": fixtures.keeper}, fixtures.grow, examples=15, **CHECKS)
