@@ -49,6 +49,8 @@ from reconcile.verify.faults import (
     Skew,
     Throttle,
     TimeTravel,
+    fault_from_json,
+    fault_to_json,
     faults,
 )
 from reconcile.verify.harness import (
@@ -60,7 +62,7 @@ from reconcile.verify.harness import (
 )
 from reconcile.verify.oracles import FurtherPass, State, canonical, further_pass, orphans
 from reconcile.verify.run import Driver, Injection, Invariant, Outcome, Workload, run_once
-from reconcile.verify.system import Setup, Simulation, Supervisor
+from reconcile.verify.system import Setup, Simulation, Supervisor, component_seed
 from reconcile.verify.trace import Divergence, Trace, diff
 
 __all__ = [
@@ -94,8 +96,11 @@ __all__ = [
     "Workload",
     "assert_converges",
     "canonical",
+    "component_seed",
     "diff",
+    "fault_from_json",
     "fault_sweep",
+    "fault_to_json",
     "faults",
     "further_pass",
     "orphans",

@@ -1,0 +1,83 @@
+"""
+What the user and the faults did: the facts the safety invariants need to be fair.
+
+Kubernetes promises its bounds only within their premises: availability may
+drop while a node is drained or a container crashes, a Deployment's
+ReplicaSets may exceed its surge right after a user scale, an orphaned
+object may be adopted by someone else. Steps tell the :class:`Ledger` about
+those moments before they act, so invariants can tell a premise broken by
+the user or the environment from a controller's mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import reconcile
+
+__all__ = ["DISRUPTION_WINDOW", "Ledger"]
+
+DISRUPTION_WINDOW = 90.0
+"""
+Seconds after a disruption (a crash, a flap, an eviction, a node fault ended)
+during which availability is not asserted: a crashed container restarts
+after a back-off and becomes ready again, evicted pods are replaced.
+"""
+
+
+class Ledger:
+    """Exemption bookkeeping for one run (see the module docstring)."""
+
+    def __init__(self, api: reconcile.MemoryCluster, now: Callable[[], float]) -> None:
+        self._api = api
+        self._now = now
+        self.created: set[str] = set()  # names (re)created or scaled: floors disarmed
+        self.user_deleted: set[str] = set()  # uids the user deleted
+        self.orphaned: set[str] = set()  # uids released by an Orphan delete of their owner
+        self.disrupted: set[str] = set()  # nodes whose pods may go: evictions are not losses
+        self.quiet_from = 0.0  # no disruption is in effect from this (virtual) time on
+        self.clock_faults: set[str] = set()  # components whose clock is off or paused
+        self.stale_faults: set[str] = set()  # components whose reads may be stale
+        self.kubelet_faults = False
+
+    def user_create(self, name: str) -> None:
+        """The user creates (or re-creates) ``name``: it may adopt, its floor is not armed yet."""
+        self.created.add(name)
+
+    def user_scale(self, name: str) -> None:
+        """The user scales ``name``: bounds move under the controller's feet (an exemption)."""
+        self.created.add(name)
+
+    def user_delete(self, obj: reconcile.Resource, *, orphan: bool) -> None:
+        """The user deletes ``obj``; with ``orphan`` its dependents are released and must live."""
+        self.user_deleted.add(obj.metadata.uid)
+        if not orphan:
+            return
+        for kind in self._api.kinds():
+            for dependent in self._api.list_nowait(kind).items:
+                if any(r.uid == obj.metadata.uid for r in dependent.metadata.owner_references):
+                    self.orphaned.add(dependent.metadata.uid)
+
+    def disrupt(self, node: str) -> None:
+        """Pods on ``node`` may be evicted, killed or become unready now."""
+        self.disrupted.add(node)
+        self.extend_disruption()
+
+    def extend_disruption(self) -> None:
+        self.quiet_from = max(self.quiet_from, self._now() + DISRUPTION_WINDOW)
+
+    @property
+    def quiet(self) -> bool:
+        """No disruption and no fault that bends availability (clocks, kubelet) is in effect."""
+        return (
+            self._now() >= self.quiet_from
+            and not self.kubelet_faults
+            and "kube-controller-manager" not in self.clock_faults
+        )
+
+    def consumed(self, name: str) -> bool:
+        """Whether ``name`` was created or scaled since the last call; clears it."""
+        if name in self.created:
+            self.created.discard(name)
+            return True
+        return False
