@@ -13,17 +13,20 @@ the caches like any others.
 Before deciding that an owner is gone, :class:`Collector` asks the API
 server (``client.get``): the caches of two kinds are not synchronised with
 each other, and a dependent seen before its freshly created owner must not
-be collected (Kubernetes' collector verifies absence the same way).
+be collected (Kubernetes' collector verifies absence the same way). When
+an owner is gone it also reads the dependent itself again: its cached owner
+references may be stale (an Orphan deletion just removed them), and a
+released dependent must not be collected for an owner it no longer has.
 
 Applying is idempotent: deletes carry a uid precondition and a ``NotFound``
-or uid conflict means the planned-for object is already gone; owner
+or uid conflict means the planned-for object is already gone (a conflict
+while it is still there is retried); owner
 references and finalizers are removed from a fresh read, written with its
 resource version (a ``ConflictError`` requeues the key).
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -107,8 +110,15 @@ async def apply(client: Client, actions: Plan) -> None:
                 pre: Preconditions | None = Preconditions(uid=uid)
                 if planted(GC_DELETE_WITHOUT_UID_PRECONDITION):
                     pre = None  # deletes whatever now has that name
-                with contextlib.suppress(NotFoundError, ConflictError):
+                try:
                     await client.delete(kind, key, propagation=propagation, preconditions=pre)
+                except NotFoundError:
+                    pass
+                except ConflictError:
+                    # A uid mismatch means another object holds the name now: not
+                    # ours. Any other conflict leaves ours in place: retry it.
+                    if await _fresh(client, kind, key, uid) is not None:
+                        raise
             case RemoveOwnerReferences(kind=kind, key=key, uid=uid, owners=owners):
                 obj = await _fresh(client, kind, key, uid)
                 if obj is not None:
@@ -137,7 +147,16 @@ class Collector:
         obj = self.graph.get(self.kind, request)
         if obj is None:
             return reconcile.Result.done()
-        graph = attrs.evolve(self.graph, overlay=await self._confirm_absent_owners(obj))
+        overlay = await self._confirm_absent_owners(obj)
+        if any(owner is None for owner in overlay.values()):
+            # An owner is gone: the cached dependent may be stale too (its owner
+            # references removed since, by an Orphan deletion): decide on a live read.
+            fresh = await _fresh(self.client, self.kind, request, obj.metadata.uid)
+            if fresh is None:
+                return reconcile.Result.done()
+            if fresh.metadata.owner_references != obj.metadata.owner_references:
+                obj, overlay = fresh, await self._confirm_absent_owners(fresh)
+        graph = attrs.evolve(self.graph, overlay=overlay)
         await apply(self.client, plan(graph, [obj]))
         return reconcile.Result.done()
 
