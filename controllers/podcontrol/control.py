@@ -116,20 +116,36 @@ class PodControl:
         """Delete ``pods`` concurrently (see :meth:`delete_one`); the errors, in order."""
         return await concurrently([self.delete_one(owner, key, pod) for pod in pods])
 
+    async def _still_there(self, pod: Pod) -> bool:
+        """Whether the pod of that uid still exists (a live read)."""
+        try:
+            current = await self.client.get(Pod, pod.metadata.key)
+        except NotFoundError:
+            return False
+        return current.metadata.uid == pod.metadata.uid
+
     async def delete_one(
         self, owner: Resource, key: ObjectKey, pod: Pod, *, failure_event: bool = True
     ) -> Exception | None:
         """
         Delete ``pod`` if it still has its uid; the error, if the deletion failed.
 
-        A pod already gone, or replaced by one of the same name, is no error.
+        A pod already gone, or replaced by one of the same name, is no error; a
+        conflict that leaves it in place is one (the caller's sync is retried).
         Unless the deletion succeeded, its expected deletion is taken back.
         ``failure_event=False`` records no ``FailedDelete`` (the Job controller's way).
         """
         uid = pod.metadata.uid
         try:
-            await self.client.delete(Pod, pod.metadata.key, preconditions=Preconditions(uid=uid))
-        except (NotFoundError, ConflictError):
+            try:
+                await self.client.delete(
+                    Pod, pod.metadata.key, preconditions=Preconditions(uid=uid)
+                )
+            except ConflictError:
+                if not await self._still_there(pod):
+                    raise NotFoundError(f"pod {pod.metadata.key} was replaced") from None
+                raise  # a conflict that left our pod in place: an error, retried
+        except NotFoundError:
             # Gone, or replaced by a pod of the same name: the planned deletion is moot.
             self.expectations.deletion_observed(key, uid)
             return None
