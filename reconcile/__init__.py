@@ -23,6 +23,7 @@ from reconcile.cluster.client import (
     WatchEvent,
     Writer,
 )
+from reconcile.cluster.deletion import delete_by_uid
 from reconcile.cluster.faulty import ClientFaults, FaultyClient
 from reconcile.cluster.informer import EventHandler, FunctionHandler, Informer, SharedInformers
 from reconcile.cluster.informer import handler as event_handler
@@ -211,6 +212,7 @@ __all__ = [
     "controller_of",
     "declare_bug",
     "default_rate_limiter",
+    "delete_by_uid",
     "enqueue_mapped",
     "enqueue_owner",
     "enqueue_self",

@@ -60,13 +60,13 @@ from reconcile import (
     EventRecorder,
     NotFoundError,
     ObjectKey,
-    Preconditions,
     Request,
     Resource,
     Result,
     Store,
     Uid,
     controller_of,
+    delete_by_uid,
     is_controlled_by,
     owner_reference_to,
     remove_owner_reference,
@@ -238,12 +238,7 @@ class DeploymentReconciler:
                     written[rs.metadata.name] = await self._client.update(rs)
                     await self._record(deployment, event)
                 case DeleteReplicaSet(replica_set=rs):
-                    with contextlib.suppress(NotFoundError, ConflictError):
-                        await self._client.delete(
-                            ReplicaSet,
-                            rs.metadata.key,
-                            preconditions=Preconditions(uid=rs.metadata.uid),
-                        )
+                    await delete_by_uid(self._client, ReplicaSet, rs.metadata.key, rs.metadata.uid)
         for note in decided.events:
             await self._record(deployment, note)
         current = deployment

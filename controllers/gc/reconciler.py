@@ -27,6 +27,7 @@ resource version (a ``ConflictError`` requeues the key).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -46,13 +47,12 @@ from controllers.planted import GC_DELETE_WITHOUT_UID_PRECONDITION, GC_TRUSTS_LA
 from reconcile import (
     INDEX_OWNER,
     Client,
-    ConflictError,
     NotFoundError,
     ObjectKey,
-    Preconditions,
     Resource,
     Store,
     Uid,
+    delete_by_uid,
     kind_of,
     planted,
 )
@@ -107,18 +107,11 @@ async def apply(client: Client, actions: Plan) -> None:
         match action:
             case Delete(kind=kind, key=key, uid=uid, propagation=propagation):
                 # Gone already, or recreated under the same name: not ours to delete.
-                pre: Preconditions | None = Preconditions(uid=uid)
                 if planted(GC_DELETE_WITHOUT_UID_PRECONDITION):
-                    pre = None  # deletes whatever now has that name
-                try:
-                    await client.delete(kind, key, propagation=propagation, preconditions=pre)
-                except NotFoundError:
-                    pass
-                except ConflictError:
-                    # A uid mismatch means another object holds the name now: not
-                    # ours. Any other conflict leaves ours in place: retry it.
-                    if await _fresh(client, kind, key, uid) is not None:
-                        raise
+                    with contextlib.suppress(NotFoundError):  # whatever now has that name
+                        await client.delete(kind, key, propagation=propagation)
+                    continue
+                await delete_by_uid(client, kind, key, uid, propagation=propagation)
             case RemoveOwnerReferences(kind=kind, key=key, uid=uid, owners=owners):
                 obj = await _fresh(client, kind, key, uid)
                 if obj is not None:

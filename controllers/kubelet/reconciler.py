@@ -24,7 +24,6 @@ through that node's :class:`~controllers.kubelet.agent.NodeAgent`:
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Mapping
 
@@ -42,14 +41,13 @@ from controllers.scheduler.snapshot import allocatable, requests
 from reconcile import (
     Client,
     Clock,
-    ConflictError,
     EventRecorder,
     NotFoundError,
     ObjectKey,
-    Preconditions,
     Request,
     Result,
     Store,
+    delete_by_uid,
 )
 
 __all__ = ["PodWorker"]
@@ -185,14 +183,8 @@ class PodWorker:
 
     async def _confirm_deletion(self, pod: Pod) -> None:
         """Finish a graceful deletion: the containers are gone, so is the pod."""
-        # NotFound: gone already; Conflict: a new pod of that name, nothing of ours.
-        with contextlib.suppress(NotFoundError, ConflictError):
-            await self._client.delete(
-                Pod,
-                pod.key,
-                preconditions=Preconditions(uid=pod.metadata.uid),
-                grace_period_seconds=0,
-            )
+        # Gone already, or a new pod of that name: nothing of ours to delete.
+        await delete_by_uid(self._client, Pod, pod.key, pod.metadata.uid, grace_period_seconds=0)
 
 
 _TERMINAL = ("Succeeded", "Failed")

@@ -15,7 +15,6 @@ version; a ``ConflictError`` requeues the namespace after :attr:`Terminator.dela
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 import attrs
@@ -23,7 +22,14 @@ import attrs
 import reconcile
 from controllers.api import Namespace
 from controllers.namespace.plan import FINALIZER_KUBERNETES, Plan, plan
-from reconcile import Client, ConflictError, NotFoundError, Preconditions, Propagation, Resource
+from reconcile import (
+    Client,
+    ConflictError,
+    NotFoundError,
+    Propagation,
+    Resource,
+    delete_by_uid,
+)
 
 __all__ = ["Terminator", "apply"]
 
@@ -35,13 +41,9 @@ async def apply(client: Client, namespace: Namespace, actions: Plan) -> Namespac
         namespace = await client.update_status(attrs.evolve(namespace, status=status))
     for delete in actions.deletes:
         # Gone already, or recreated under the same name: not ours to delete.
-        with contextlib.suppress(NotFoundError, ConflictError):
-            await client.delete(
-                delete.kind,
-                delete.key,
-                propagation=Propagation.BACKGROUND,
-                preconditions=Preconditions(uid=delete.uid),
-            )
+        await delete_by_uid(
+            client, delete.kind, delete.key, delete.uid, propagation=Propagation.BACKGROUND
+        )
     if actions.finalize:
         kept = tuple(f for f in namespace.spec.finalizers if f != FINALIZER_KUBERNETES)
         spec = attrs.evolve(namespace.spec, finalizers=kept)

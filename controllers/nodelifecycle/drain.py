@@ -25,10 +25,9 @@ from reconcile import (
     Client,
     ConflictError,
     FieldSelector,
-    NotFoundError,
     ObjectKey,
-    Preconditions,
     controller_of,
+    delete_by_uid,
 )
 
 __all__ = ["MIRROR_ANNOTATION", "cordon", "drain", "pods_to_drain", "uncordon"]
@@ -92,11 +91,8 @@ async def drain(client: Client, node_name: str, *, pods: list[Pod] | None = None
     if pods is None:
         listed = await client.list(Pod, fields=FieldSelector.parse(f"spec.nodeName={node_name}"))
         pods = list(listed.items)
-    evicted = []
-    for pod in pods_to_drain(pods, node_name):
-        try:
-            await client.delete(Pod, pod.key, preconditions=Preconditions(uid=pod.metadata.uid))
-        except (NotFoundError, ConflictError):
-            continue
-        evicted.append(pod)
-    return evicted
+    return [
+        pod
+        for pod in pods_to_drain(pods, node_name)
+        if await delete_by_uid(client, Pod, pod.key, pod.metadata.uid)
+    ]

@@ -25,7 +25,6 @@ engine retry at once with fresh caches. A pod that vanished meanwhile
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
 import attrs
@@ -45,15 +44,14 @@ from controllers.nodelifecycle.plan import (
 from reconcile import (
     Client,
     Clock,
-    ConflictError,
     EventRecorder,
     Lease,
     NotFoundError,
     ObjectKey,
-    Preconditions,
     Request,
     Result,
     Store,
+    delete_by_uid,
 )
 
 __all__ = [
@@ -175,10 +173,7 @@ class TaintEviction:
                 message=f"Marking for deletion Pod {pod.metadata.namespace}/{pod.metadata.name}",
             )
         # Gone or replaced: the pod planned for is not there any more.
-        with contextlib.suppress(NotFoundError, ConflictError):
-            await self._client.delete(
-                Pod, pod.key, preconditions=Preconditions(uid=pod.metadata.uid)
-            )
+        await delete_by_uid(self._client, Pod, pod.key, pod.metadata.uid)
         return Result.done()
 
 
@@ -202,13 +197,7 @@ class PodGarbageCollector:
             pass
         else:
             return Result.done()  # the node cache lags; the node's events requeue the pod
-        with contextlib.suppress(NotFoundError, ConflictError):
-            await self._client.delete(
-                Pod,
-                pod.key,
-                preconditions=Preconditions(uid=pod.metadata.uid),
-                grace_period_seconds=0,
-            )
+        await delete_by_uid(self._client, Pod, pod.key, pod.metadata.uid, grace_period_seconds=0)
         return Result.done()
 
 

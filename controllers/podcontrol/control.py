@@ -26,13 +26,11 @@ from controllers.api.core import Pod
 from reconcile import (
     ApiError,
     Client,
-    ConflictError,
     EventRecorder,
     Expectations,
-    NotFoundError,
     ObjectKey,
-    Preconditions,
     Resource,
+    delete_by_uid,
 )
 
 __all__ = ["PodControl", "concurrently"]
@@ -116,14 +114,6 @@ class PodControl:
         """Delete ``pods`` concurrently (see :meth:`delete_one`); the errors, in order."""
         return await concurrently([self.delete_one(owner, key, pod) for pod in pods])
 
-    async def _still_there(self, pod: Pod) -> bool:
-        """Whether the pod of that uid still exists (a live read)."""
-        try:
-            current = await self.client.get(Pod, pod.metadata.key)
-        except NotFoundError:
-            return False
-        return current.metadata.uid == pod.metadata.uid
-
     async def delete_one(
         self, owner: Resource, key: ObjectKey, pod: Pod, *, failure_event: bool = True
     ) -> Exception | None:
@@ -137,18 +127,7 @@ class PodControl:
         """
         uid = pod.metadata.uid
         try:
-            try:
-                await self.client.delete(
-                    Pod, pod.metadata.key, preconditions=Preconditions(uid=uid)
-                )
-            except ConflictError:
-                if not await self._still_there(pod):
-                    raise NotFoundError(f"pod {pod.metadata.key} was replaced") from None
-                raise  # a conflict that left our pod in place: an error, retried
-        except NotFoundError:
-            # Gone, or replaced by a pod of the same name: the planned deletion is moot.
-            self.expectations.deletion_observed(key, uid)
-            return None
+            deleted = await delete_by_uid(self.client, Pod, pod.metadata.key, uid)
         except ApiError as exc:
             self.expectations.deletion_observed(key, uid)
             if failure_event and self.recorder is not None:
@@ -156,7 +135,10 @@ class PodControl:
                     owner, reason="FailedDelete", message=f"Error deleting: {exc}"
                 )
             return exc
-        if self.recorder is not None:
+        if not deleted:
+            # Gone, or replaced by a pod of the same name: the planned deletion is moot.
+            self.expectations.deletion_observed(key, uid)
+        elif self.recorder is not None:
             await self.recorder.normal(
                 owner, reason="SuccessfulDelete", message=f"Deleted pod: {pod.metadata.name}"
             )

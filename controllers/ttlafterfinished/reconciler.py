@@ -7,20 +7,17 @@ pkg/controller/ttlafterfinished/ttlafterfinished_controller.go.
 
 from __future__ import annotations
 
-import contextlib
-
 from controllers.api.batch import Job
 from controllers.ttlafterfinished.plan import time_left
 from reconcile import (
     Client,
     Clock,
-    ConflictError,
     NotFoundError,
-    Preconditions,
     Propagation,
     Request,
     Result,
     Store,
+    delete_by_uid,
 )
 
 __all__ = ["TTLAfterFinishedReconciler"]
@@ -63,12 +60,8 @@ class TTLAfterFinishedReconciler:
             return Result.done()
         if left > 0:
             return Result.after(left + _SLACK)
-        # NotFound: gone already; Conflict: a new Job of that name, nothing of ours.
-        with contextlib.suppress(NotFoundError, ConflictError):
-            await self._client.delete(
-                Job,
-                request,
-                propagation=Propagation.BACKGROUND,
-                preconditions=Preconditions(uid=fresh.metadata.uid),
-            )
+        # Gone already, or a new Job of that name: nothing of ours to delete.
+        await delete_by_uid(
+            self._client, Job, request, fresh.metadata.uid, propagation=Propagation.BACKGROUND
+        )
         return Result.done()
