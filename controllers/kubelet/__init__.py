@@ -147,8 +147,9 @@ def _not_status_only(old: reconcile.Resource | None, new: reconcile.Resource | N
     Pod events the kubelet acts on: adds, deletes, spec changes (binding and
     the deletion mark count) and annotation changes (scripts).
 
-    Status writes, its own included, are not: the runtime's timers say when
-    the kubelet must look again, and the cache keeps the status current.
+    Its own status writes are not: the runtime's timers say when the kubelet
+    must look again, and the cache keeps the status current. (Status writes by
+    others are, see :func:`setup`.)
     """
     if new is None:
         return True
@@ -178,13 +179,21 @@ def setup(
     """
     pods = manager.store(Pod)
     nodes = manager.store(Node)
+    worker = PodWorker(manager.client, pods=pods, fleet=fleet, clock=manager.clock, events=events)
+
+    def relevant(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
+        if _not_status_only(old, new):
+            return True
+        # A status someone else wrote is set right again (see PodWorker.wrote).
+        return (
+            isinstance(old, Pod)
+            and isinstance(new, Pod)
+            and old.status != new.status
+            and not worker.wrote(new)
+        )
+
     pod_controller: reconcile.Controller[Pod] = reconcile.Controller(
-        name="kubelet-pods",
-        reconciler=PodWorker(
-            manager.client, pods=pods, fleet=fleet, clock=manager.clock, events=events
-        ),
-        for_=Pod,
-        predicates=(_not_status_only,),
+        name="kubelet-pods", reconciler=worker, for_=Pod, predicates=(relevant,)
     )
 
     def look_again(node: str) -> None:

@@ -78,10 +78,24 @@ class PodWorker:
         self._ran_on: dict[ObjectKey, str] = {
             key: agent.name for agent in fleet for key in agent.pods
         }
+        # The resource version of each pod's last status written here: a status
+        # written by anyone else is reconciled back (see :meth:`wrote`).
+        self._written: dict[ObjectKey, str] = {}
+
+    def wrote(self, pod: Pod) -> bool:
+        """
+        Whether this version of ``pod`` is the kubelet's own status write.
+
+        Another writer's status (the node lifecycle controller marks the pods
+        of an unresponsive node not ready) must be set right again, as the
+        kubelet's status manager does when the API's status differs from its own.
+        """
+        return self._written.get(pod.key) == pod.metadata.resource_version
 
     async def reconcile(self, request: Request) -> Result:
         pod = self._pods.get(request)
         if pod is None:
+            self._written.pop(request, None)
             node = self._ran_on.pop(request, None)
             agent = self._fleet.get(node) if node is not None else None
             if agent is not None:
@@ -121,6 +135,7 @@ class PodWorker:
         status = pod_status(pod, rt, host_ip=agent.address, now=now)
         if status != pod.status:
             pod = await self._client.update_status(attrs.evolve(pod, status=status))
+            self._written[pod.key] = pod.metadata.resource_version
         if stopped(rt):
             await self._confirm_deletion(pod)
             agent.pods.pop(key, None)
