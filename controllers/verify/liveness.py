@@ -54,6 +54,8 @@ SETTLE_LIMIT = 7_200.0
 HOT_LOOP_SLACK = 20
 """Reconciles a further pass may take beyond two per key before it counts as a hot loop."""
 
+_TEMPLATE_HASH = "pod-template-hash"
+
 
 @attrs.frozen(kw_only=True)
 class Verdict:
@@ -261,29 +263,43 @@ async def judge(world: World) -> Verdict:
 
 
 def project(api: reconcile.MemoryCluster) -> tuple[str, ...]:
-    """The end state as the differential oracle compares it (see the module docstring)."""
+    """
+    The end state as the differential oracle compares it (see the module docstring).
+
+    Only what the user's actions determine whatever the timing is kept: a
+    paused Deployment, and the ReplicaSets an Orphan deletion released, keep
+    whatever point their rollout had reached, so they show by name only.
+    """
     lines: list[str] = []
     pods = _pods(api)
+    paused: set[str] = set()
     for d in api.list_nowait(Deployment).items:
+        if d.spec.paused:
+            paused.add(d.metadata.uid)
+            lines.append(f"Deployment {d.metadata.name} paused")
+            continue
         s = d.status
         lines.append(
             f"Deployment {d.metadata.name} {d.spec.replicas} {_image(d.spec.template)} "
-            f"paused={d.spec.paused} ready={s.ready_replicas} available={s.available_replicas}"
+            f"ready={s.ready_replicas} available={s.available_replicas}"
         )
+    shown: set[str] = set()
     for rs in api.list_nowait(ReplicaSet).items:
         owner = controller_of(rs)
+        released = owner is None and _TEMPLATE_HASH in rs.metadata.labels
+        if released or (owner is not None and owner.uid in paused):
+            continue
+        shown.add(rs.metadata.uid)
         if owner is None:
-            lines.append(
-                f"ReplicaSet {rs.metadata.name} {rs.spec.replicas} ready={rs.status.ready_replicas}"
-            )
+            ready = rs.status.ready_replicas
+            lines.append(f"ReplicaSet {rs.metadata.name} {rs.spec.replicas} ready={ready}")
         elif rs.spec.replicas:
-            lines.append(
-                f"ReplicaSet of {owner.name} {_image(rs.spec.template)} {rs.spec.replicas}"
-            )
+            image = _image(rs.spec.template)
+            lines.append(f"ReplicaSet of {owner.name} {image} {rs.spec.replicas}")
     counts: Counter[str] = Counter()
     for p in pods:
         owner = controller_of(p)
-        if owner is None or owner.kind != "ReplicaSet" or not active(p):
+        if owner is None or owner.uid not in shown or not active(p):
             continue
         counts[f"pods of {owner.kind} {owner.name} {_image(p)} ready={is_ready(p)}"] += 1
     lines += [f"{line} x{n}" for line, n in counts.items()]
@@ -293,12 +309,10 @@ def project(api: reconcile.MemoryCluster) -> tuple[str, ...]:
         lines.append(f"DaemonSet {ds.metadata.name} {_image(ds.spec.template)}")
     for job in api.list_nowait(Job).items:
         if controller_of(job) is None:
-            lines.append(
-                f"Job {job.metadata.name} {_outcome(job)} succeeded={job.status.succeeded}"
-            )
+            done = job.status.succeeded
+            lines.append(f"Job {job.metadata.name} {_outcome(job)} succeeded={done}")
     lines += [f"CronJob {c.metadata.name}" for c in api.list_nowait(CronJob).items]
-    for svc in api.list_nowait(Service).items:
-        lines.append(f"Service {svc.metadata.name} selects {len(_selected(api, svc, pods))}")
+    lines += [f"Service {svc.metadata.name}" for svc in api.list_nowait(Service).items]
     for node in api.list_nowait(Node).items:
         taints = sorted(f"{t.key}:{t.effect}" for t in node.spec.taints if t.key == DEDICATED)
         lines.append(
