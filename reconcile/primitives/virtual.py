@@ -90,6 +90,11 @@ class VirtualClock:
         """Return once no callback is ready at the current virtual instant (time does not move)."""
         await self._require_loop().wait_idle()
 
+    def next_deadline(self) -> float | None:
+        """When (in :meth:`time` units) the loop's next timer is due; ``None`` if none is."""
+        loop = self._loop
+        return None if loop is None or loop.is_closed() else loop._next_deadline()
+
     def new_event_loop(self) -> VirtualEventLoop:
         """Make a loop driven by this clock (usable as an ``asyncio.Runner`` loop factory)."""
         return VirtualEventLoop(self)

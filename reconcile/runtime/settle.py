@@ -57,7 +57,10 @@ async def settle(
         await clock.wait_idle()
         busy, due = pending()
         if busy:
-            await clock.advance(0)
+            # Work in progress that waits on a timer (a request in flight, a
+            # back-off inside a reconcile): let time run to that timer.
+            deadline = clock.next_deadline()
+            await clock.advance(0.0 if deadline is None else max(deadline - clock.time(), 0.0))
             continue
         if due is None or due - clock.time() > within:
             break
