@@ -13,7 +13,9 @@ controller above cannot tell them from the real thing:
   carrying a resource version or delete preconditions) with 409
   ``ConflictError``, as if another writer got there first; ``throttle_rate``
   fails any write with 429 ``TooManyRequestsError``. A failed write never
-  reaches the server.
+  reaches the server. ``write_delay`` keeps every write in flight that many
+  (virtual) seconds before the server applies it: what the writer decided
+  may be stale by the time it lands.
 * **Crash.** :meth:`crash_after` lets ``k`` more writes succeed and the
   crash takes effect right after the ``k``-th (with ``k = 0``, at the next
   write attempt, which does not reach the server): every later call fails
@@ -102,6 +104,11 @@ def _rate(instance: object, attribute: attrs.Attribute[float], value: float) -> 
         raise ValueError(f"{attribute.name}: must be a number within [0, 1], got {value!r}")
 
 
+def _delay(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{attribute.name}: must be a number of seconds >= 0, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class ClientFaults:
     """The random faults of a :class:`FaultyClient` (each rate a probability in ``[0, 1]``)."""
@@ -112,6 +119,8 @@ class ClientFaults:
     duplicate_rate: float = attrs.field(default=0.0, validator=_rate)
     reorder_rate: float = attrs.field(default=0.0, validator=_rate)
     coalesce: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    write_delay: float = attrs.field(default=0.0, validator=_delay)
+    """Seconds every write spends in flight before the server applies it (a slow network)."""
 
     @property
     def perturbs_watches(self) -> bool:
@@ -323,14 +332,17 @@ class FaultyClient:
 
     async def create(self, obj: R) -> R:
         self._before_write("create", obj, conditional=False)
+        await self._in_flight()
         return self._after_write("create", await self.server.create(obj))
 
     async def update(self, obj: R) -> R:
         self._before_write("update", obj, conditional=bool(obj.metadata.resource_version))
+        await self._in_flight()
         return self._after_write("update", await self.server.update(obj))
 
     async def update_status(self, obj: R) -> R:
         self._before_write("update_status", obj, conditional=bool(obj.metadata.resource_version))
+        await self._in_flight()
         return self._after_write("update_status", await self.server.update_status(obj))
 
     async def patch(
@@ -344,6 +356,7 @@ class FaultyClient:
     ) -> R:
         # A patch carries no resource version here, so it cannot conflict.
         self._before_write("patch", kind, split_key(key, namespace), conditional=False)
+        await self._in_flight()
         result = await self.server.patch(kind, key, patch, namespace=namespace, status=status)
         return self._after_write("patch", result)
 
@@ -359,6 +372,7 @@ class FaultyClient:
     ) -> R | None:
         wanted = split_key(key, namespace)
         self._before_write("delete", kind, wanted, conditional=preconditions is not None)
+        await self._in_flight()
         result = await self.server.delete(
             kind,
             key,
@@ -428,6 +442,13 @@ class FaultyClient:
                 "modified; please apply your changes to the latest version and try again "
                 "(injected)"
             )
+
+    async def _in_flight(self) -> None:
+        """A slow network: the request reaches the server ``write_delay`` seconds late."""
+        delay = self._board.faults.write_delay
+        if delay:
+            await self._board.clock.sleep(delay)
+            self._check_alive()
 
     def _after_write(self, op: str, obj: R) -> R:
         self._count_write(op, kind_of(type(obj)).kind, obj.metadata.key)

@@ -72,6 +72,13 @@ def _seconds(instance: object, attribute: attrs.Attribute[float], value: float) 
         raise ValueError(f"{attribute.name}: must be a finite number of seconds, got {value!r}")
 
 
+def _delay(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not _number(value) or value < 0:
+        raise ValueError(
+            f"{attribute.name}: must be a finite number of seconds >= 0, got {value!r}"
+        )
+
+
 def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{attribute.name}: must be an integer >= 0, got {value!r}")
@@ -129,6 +136,17 @@ class Throttle(Fault):
 
     def apply(self, target: Target) -> None:
         target.client(self.component).set_faults(throttle_rate=self.rate)
+
+
+@attrs.frozen(kw_only=True)
+class Slow(Fault):
+    """Every write spends ``seconds`` in flight before it lands (a slow network)."""
+
+    name: ClassVar[str] = "slow"
+    seconds: float = attrs.field(default=2.0, validator=_delay)
+
+    def apply(self, target: Target) -> None:
+        target.client(self.component).set_faults(write_delay=self.seconds)
 
 
 @attrs.frozen(kw_only=True)
@@ -244,7 +262,7 @@ class Heal(Fault):
 
 
 _TYPES: tuple[type[Fault], ...] = (
-    Crash, Conflicts, Throttle, Lag, Remember, TimeTravel, Perturb, Coalesce, Expire, Skew,
+    Crash, Conflicts, Throttle, Slow, Lag, Remember, TimeTravel, Perturb, Coalesce, Expire, Skew,
     Freeze, Heal,
 )  # fmt: skip
 FAULT_CLASSES: tuple[str, ...] = tuple(t.name for t in _TYPES)
@@ -300,6 +318,7 @@ def faults(
         "crash": st.builds(Crash, component=component, writes=st.integers(0, 12)),
         "conflict": st.builds(Conflicts, component=component, rate=_RATE),
         "throttle": st.builds(Throttle, component=component, rate=_RATE),
+        "slow": st.builds(Slow, component=component, seconds=st.sampled_from([0.5, 2.0, 5.0])),
         "lag": st.builds(Lag, component=component),
         "remember": st.builds(Remember, component=component),
         "time-travel": st.builds(TimeTravel, component=component),

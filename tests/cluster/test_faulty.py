@@ -666,3 +666,25 @@ def test_remembered_lag_older_than_the_history_converges_after_catch_up() -> Non
         await with_informer(client, clock, check)
 
     clock.run(main())
+
+
+def test_a_slow_write_lands_after_its_delay_and_may_act_on_a_stale_decision() -> None:
+    """``write_delay``: the server applies the write that many seconds after it was sent."""
+
+    async def body(clock: VirtualClock, api: MemoryCluster) -> tuple[float, float, bool]:
+        client = FaultyClient(api, name="c", clock=clock, faults=ClientFaults(write_delay=2.0))
+        sent = clock.time()
+        task = asyncio.get_running_loop().create_task(client.create(new_widget("slow")))
+        await clock.advance(1.0)
+        halfway = bool(api.list_nowait(Widget).items)
+        await task
+        return sent, clock.time(), halfway
+
+    sent, landed, halfway = run(body)
+    assert landed - sent == pytest.approx(2.0)
+    assert not halfway
+
+
+def test_write_delay_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="write_delay"):
+        ClientFaults(write_delay=-1.0)

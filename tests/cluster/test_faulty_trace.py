@@ -178,7 +178,7 @@ def test_assigning_faults_is_recorded_with_every_rate() -> None:
     client.set_faults(coalesce=True)
     expected = [
         {"fault": "faults", "conflict_rate": 0.0, "throttle_rate": 0.0, "drop_rate": 0.5,
-         "duplicate_rate": 0.0, "reorder_rate": 0.0, "coalesce": False},
+         "duplicate_rate": 0.0, "reorder_rate": 0.0, "coalesce": False, "write_delay": 0.0},
         {"fault": "faults", "coalesce": True},
     ]  # fmt: skip
     assert expected == [{k: v for k, v in e.items() if k not in ("t", "component")} for e in trace]

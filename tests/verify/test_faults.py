@@ -91,7 +91,7 @@ def test_faults_draws_only_the_named_classes(name: str, data: st.DataObject) -> 
 
 def test_fault_class_names_are_unique() -> None:
     """Each class has its own name, so JSON names one class."""
-    assert len(FAULT_CLASSES) == len(set(FAULT_CLASSES)) == 12
+    assert len(FAULT_CLASSES) == len(set(FAULT_CLASSES)) == 13
 
 
 @pytest.mark.parametrize("data", [{"fault": "melt", "component": "c"}, {"component": "c"}])
