@@ -154,6 +154,8 @@ class DaemonSetReconciler:
             self._written.forget(request)
             self._synced_at.pop(request, None)
             return Result.done()
+        if self._expectations.observe_owner(request, ds.metadata.uid):
+            self._written.forget(request)  # another DaemonSet of that name
         started = self._clock.time()
         previous = self._synced_at.get(request)
         if previous is not None and started - previous < MIN_SYNC_INTERVAL / 2:

@@ -144,6 +144,9 @@ class JobReconciler:
                 error = next(iter(unreleased.values()))
                 raise SyncJobError(str(error)) from error
             return Result.done()
+        if self._expectations.observe_owner(request, job.metadata.uid):
+            self._written.pop(request, None)  # another Job of that name
+            self._synced.pop(request, None)
         started = self._clock.time()
         shape = (job.metadata.generation, job.metadata.deletion_timestamp is not None)
         previous = self._synced.get(request)

@@ -142,6 +142,8 @@ class ReplicaSetReconciler:
             self._written.forget(request)
             self._synced_at.pop(request, None)
             return Result.done()
+        if self._expectations.observe_owner(request, rs.metadata.uid):
+            self._written.forget(request)  # another ReplicaSet of that name
         started = self._clock.time()
         previous = self._synced_at.get(request)
         # Half an interval of tolerance: a float clock may wake us a hair early.

@@ -97,6 +97,23 @@ class Expectations:
     clock: Clock
     ttl: float = attrs.field(default=DEFAULT_EXPECTATIONS_TTL, validator=attrs.validators.gt(0))
     _records: dict[ObjectKey, _Record] = attrs.field(factory=dict, init=False)
+    _owners: dict[ObjectKey, Uid] = attrs.field(factory=dict, init=False)
+
+    def observe_owner(self, key: ObjectKey, uid: Uid) -> bool:
+        """
+        Note that ``key`` now names the owner of ``uid``; returns whether it changed.
+
+        Expectations are kept by key, so when an owner is deleted and created
+        again under its name between two syncs (``kubectl replace --force``),
+        the new one must not wait for what was expected of the old one: the
+        record is dropped (as Kubernetes drops it on the owner's delete event).
+        """
+        previous = self._owners.get(key)
+        self._owners[key] = uid
+        if previous is None or previous == uid:
+            return False
+        self._records.pop(key, None)
+        return True
 
     def expect_creations(self, key: ObjectKey, count: int) -> None:
         """Replace the record of ``key``: ``count`` creations are about to be issued."""
@@ -183,6 +200,7 @@ class Expectations:
     def forget(self, key: ObjectKey) -> None:
         """Drop the record of ``key`` (its owner is gone); no-op without one."""
         self._records.pop(key, None)
+        self._owners.pop(key, None)
 
     def statistics(self) -> ExpectationsStatistics:
         """Counts over every record (see :class:`ExpectationsStatistics`)."""

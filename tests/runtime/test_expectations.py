@@ -177,3 +177,16 @@ def test_statistics_count_pending_and_expired_records() -> None:
         records=3, unsatisfied=1, expired=1, pending_creations=2, pending_deletions=3
     )
     assert expected == clock.run(scenario())
+
+
+def test_expectations_of_an_owner_replaced_under_its_name_are_dropped() -> None:
+    """Delete and re-create between two syncs: the new owner waits for nothing of the old."""
+    exp = Expectations(clock=VirtualClock())
+    key = ObjectKey("default", "web")
+    assert not exp.observe_owner(key, Uid("a"))
+    exp.expect_creations(key, 3)
+    assert not exp.satisfied(key)
+    assert not exp.observe_owner(key, Uid("a"))  # the same owner keeps its expectations
+    assert not exp.satisfied(key)
+    assert exp.observe_owner(key, Uid("b"))
+    assert exp.satisfied(key)
