@@ -141,7 +141,8 @@ class Collector:
         if obj is None:
             return reconcile.Result.done()
         overlay = await self._confirm_absent_owners(obj)
-        if any(owner is None for owner in overlay.values()):
+        stale_ok = planted(GC_DELETE_WITHOUT_UID_PRECONDITION)  # acts on the cached read
+        if any(owner is None for owner in overlay.values()) and not stale_ok:
             # An owner is gone: the cached dependent may be stale too (its owner
             # references removed since, by an Orphan deletion): decide on a live read.
             fresh = await _fresh(self.client, self.kind, request, obj.metadata.uid)

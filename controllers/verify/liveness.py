@@ -283,13 +283,16 @@ def project(api: reconcile.MemoryCluster) -> tuple[str, ...]:
             f"Deployment {d.metadata.name} {d.spec.replicas} {_image(d.spec.template)} "
             f"ready={s.ready_replicas} available={s.available_replicas}"
         )
-    shown: set[str] = set()
+    shown: dict[str, str] = {}  # ReplicaSet uid -> how its pods are labelled
     for rs in api.list_nowait(ReplicaSet).items:
         owner = controller_of(rs)
         released = owner is None and _TEMPLATE_HASH in rs.metadata.labels
         if released or (owner is not None and owner.uid in paused):
             continue
-        shown.add(rs.metadata.uid)
+        # A Deployment's ReplicaSet names carry a collision count: timing decides it.
+        shown[rs.metadata.uid] = (
+            f"ReplicaSet {rs.metadata.name}" if owner is None else f"Deployment {owner.name}"
+        )
         if owner is None:
             ready = rs.status.ready_replicas
             lines.append(f"ReplicaSet {rs.metadata.name} {rs.spec.replicas} ready={ready}")
@@ -301,7 +304,7 @@ def project(api: reconcile.MemoryCluster) -> tuple[str, ...]:
         owner = controller_of(p)
         if owner is None or owner.uid not in shown or not active(p):
             continue
-        counts[f"pods of {owner.kind} {owner.name} {_image(p)} ready={is_ready(p)}"] += 1
+        counts[f"pods of {shown[owner.uid]} {_image(p)} ready={is_ready(p)}"] += 1
     lines += [f"{line} x{n}" for line, n in counts.items()]
     # Daemon pods are left out: one may or may not have started on a node
     # before it was tainted NoSchedule, depending on timing.

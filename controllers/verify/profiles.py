@@ -26,6 +26,7 @@ from controllers.verify.steps import (
     ChangeTemplate,
     Cordon,
     CrashContainer,
+    CreateConfigMap,
     CreateCronJob,
     CreateDaemonSet,
     CreateDeployment,
@@ -41,6 +42,8 @@ from controllers.verify.steps import (
     NodeFault,
     Pause,
     RemoveNode,
+    Replace,
+    ReplaceConfigMap,
     Resume,
     Scale,
     Step,
@@ -113,6 +116,15 @@ def _deployments(*, rollouts: int = 1) -> Family:
         st.builds(Resume, target=DEPLOYMENTS),
         st.builds(Undo, target=DEPLOYMENTS),
         st.builds(Delete, kind=st.just("deployment"), target=DEPLOYMENTS, propagation=PROPAGATION),
+    ]
+
+
+def _replacements() -> Family:
+    """Deployments replaced (deleted and created again at once) and their ConfigMaps."""
+    return [
+        st.builds(Replace, target=DEPLOYMENTS),
+        st.builds(CreateConfigMap, target=DEPLOYMENTS),
+        st.builds(ReplaceConfigMap, target=DEPLOYMENTS),
     ]
 
 
@@ -211,7 +223,7 @@ def _nodes() -> Family:
 
 def _component_faults(*components: str, classes: tuple[str, ...] | None = None) -> Family:
     chosen = classes or (
-        "crash", "conflict", "throttle", "lag", "remember", "time-travel", "perturb",
+        "crash", "conflict", "throttle", "slow", "lag", "remember", "time-travel", "perturb",
         "coalesce", "expire", "skew", "heal",
     )  # fmt: skip
     return [faults(list(components), classes=(name,)).map(_inject) for name in chosen]
@@ -222,7 +234,7 @@ def _inject(fault: Fault) -> Step:
 
 
 # The kubelet's clock stays exact and running: see controllers.cluster.components.
-_KUBELET_FAULTS = ("crash", "conflict", "throttle", "lag", "perturb", "expire", "heal")
+_KUBELET_FAULTS = ("crash", "conflict", "throttle", "slow", "lag", "perturb", "expire", "heal")
 
 
 def _environment() -> Family:
@@ -288,10 +300,18 @@ PROFILES: Mapping[str, Profile] = {
             "gc",
             [_create_deployment(), _create_replica_set()],
             (3, _deployments()),
+            (3, _replacements()),
             (2, _replica_sets()),
             (1, _services()),
             (3, _KCM_FAULTS),
             (3, _TIME),
+        ),
+        _profile(
+            "names",
+            [st.just(CreateDeployment(target="web-a")), st.just(CreateConfigMap(target="web-a"))],
+            (3, _replacements()),
+            (2, _component_faults(KCM, classes=("slow", "throttle", "heal"))),
+            (3, _advance(0.5, 1, 2, 5)),
         ),
         _profile(
             "services",
@@ -340,7 +360,7 @@ BUG_PROFILES: Mapping[str, str] = {
     planted.REPLICASET_DROPS_STATUS_CONFLICT: "replicaset",
     planted.REPLICASET_ADOPTS_OWNED_PODS: "replicaset",
     planted.GC_DELETES_ORPHANED_DEPENDENTS: "gc",
-    planted.GC_DELETE_WITHOUT_UID_PRECONDITION: "gc",
+    planted.GC_DELETE_WITHOUT_UID_PRECONDITION: "names",
     planted.GC_TRUSTS_LAGGING_CACHE: "gc",
     planted.ENDPOINTS_INCLUDES_NOT_READY_PODS: "services",
     planted.ENDPOINTS_EDGE_TRIGGERED_DELETE: "services",

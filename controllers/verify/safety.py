@@ -37,7 +37,7 @@ import attrs
 import reconcile
 from controllers.api.apps import DaemonSet, Deployment, DeploymentStrategyType, ReplicaSet
 from controllers.api.batch import ConcurrencyPolicy, CronJob, Job
-from controllers.api.core import Endpoints, Node, Pod, Service
+from controllers.api.core import ConfigMap, Endpoints, Node, Pod, Service
 from controllers.daemonset.nodes import target_node
 from controllers.verify.ledger import Ledger
 from reconcile import ConditionStatus
@@ -181,6 +181,8 @@ class Safety:
             self._endpoints(obj)
         if deleted and isinstance(obj, _WORKLOADS):
             self._lost(obj)
+        elif deleted and isinstance(obj, ConfigMap):
+            self._dependent_lost(obj)
         if self._stale_writes():
             self._violate("fencing", "leader", "a deposed leader's write was committed")
 
@@ -194,6 +196,30 @@ class Safety:
             self._violate("orphan-survives", uid, f"orphaned {_name(obj)} was deleted")
         elif not obj.metadata.owner_references:
             self._violate("nothing-lost", uid, f"{_name(obj)} was deleted though nobody asked")
+
+    def _dependent_lost(self, obj: reconcile.Resource) -> None:
+        """A dependent whose owners all live (same uid, not terminating) is never collected."""
+        if obj.metadata.uid in self.ledger.user_deleted or not obj.metadata.owner_references:
+            return
+        for ref in obj.metadata.owner_references:
+            owner = self._owner_by_ref(obj, ref)
+            if owner is None or owner.metadata.deletion_timestamp is not None:
+                return
+        self._violate("nothing-lost", obj.metadata.uid, f"{_name(obj)} was deleted, owners alive")
+
+    def _owner_by_ref(
+        self, obj: reconcile.Resource, ref: reconcile.OwnerReference
+    ) -> reconcile.Resource | None:
+        kind = {"Deployment": Deployment, "ReplicaSet": ReplicaSet}.get(ref.kind)
+        if kind is None:
+            return None
+        try:
+            owner: reconcile.Resource = self.api.get_nowait(
+                kind, ref.name, namespace=obj.metadata.namespace
+            )
+        except reconcile.NotFoundError:
+            return None
+        return owner if owner.metadata.uid == ref.uid else None
 
     def _pod(self, pod: Pod, deleted: bool) -> None:
         uid = pod.metadata.uid

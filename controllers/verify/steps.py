@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 import reconcile
-from controllers.api.core import Pod
+from controllers.api.core import ConfigMap, Pod
 from controllers.kubectl import KubectlError
 from reconcile.verify import Fault, fault_from_json, fault_to_json
 
@@ -50,6 +50,7 @@ __all__ = [
     "ChangeTemplate",
     "Cordon",
     "CrashContainer",
+    "CreateConfigMap",
     "CreateCronJob",
     "CreateDaemonSet",
     "CreateDeployment",
@@ -65,6 +66,8 @@ __all__ = [
     "NodeFault",
     "Pause",
     "RemoveNode",
+    "Replace",
+    "ReplaceConfigMap",
     "Resume",
     "Scale",
     "Step",
@@ -324,6 +327,70 @@ class CreateService(Step):
             },
         }
         await _create(world, f"svc-{self.target}", manifest)
+
+
+@attrs.frozen(kw_only=True)
+class CreateConfigMap(Step):
+    """A ConfigMap ``cfg-<target>`` owned by the Deployment ``target`` (as a chart makes one)."""
+
+    name: ClassVar[str] = "create-configmap"
+    target: str
+
+    async def apply(self, world: World) -> None:
+        owner = world.cluster.get("deployment", self.target)
+        if owner is None or owner.metadata.deletion_timestamp is not None:
+            return
+        name = f"cfg-{self.target}"
+        if world.cluster.get("configmap", name) is not None:
+            return
+        ref = reconcile.owner_reference_to(owner, controller=False)
+        meta = reconcile.ObjectMeta(name=name, namespace=NAMESPACE, owner_references=(ref,))
+        world.ledger.user_create(name)
+        await self._quietly(world, world.cluster.api.create(ConfigMap(metadata=meta)))
+
+
+@attrs.frozen(kw_only=True)
+class ReplaceConfigMap(Step):
+    """``kubectl replace --force`` of ``cfg-<target>``: deleted and created again at once."""
+
+    name: ClassVar[str] = "replace-configmap"
+    target: str
+
+    async def apply(self, world: World) -> None:
+        name = f"cfg-{self.target}"
+        old = world.cluster.get("configmap", name)
+        if old is None or old.metadata.deletion_timestamp is not None:
+            return
+        world.ledger.user_delete(old, orphan=False)
+        if await self._quietly(world, world.cluster.delete("configmap", name)):
+            await CreateConfigMap(target=self.target).apply(world)
+
+
+@attrs.frozen(kw_only=True)
+class Replace(Step):
+    """``kubectl replace --force``: delete the Deployment and create it again at once."""
+
+    name: ClassVar[str] = "replace"
+    target: str
+
+    async def apply(self, world: World) -> None:
+        old = world.cluster.get("deployment", self.target)
+        if old is None or old.metadata.deletion_timestamp is not None:
+            return
+        world.ledger.user_delete(old, orphan=False)
+        if not await self._quietly(world, world.cluster.delete("deployment", self.target)):
+            return
+        fresh = attrs.evolve(
+            old,
+            metadata=reconcile.ObjectMeta(
+                name=old.metadata.name,
+                namespace=old.metadata.namespace,
+                labels=old.metadata.labels,
+            ),
+            status=type(old.status)(),
+        )
+        world.ledger.user_create(self.target)
+        await self._quietly(world, world.cluster.api.create(fresh))
 
 
 @attrs.frozen(kw_only=True)
@@ -634,9 +701,9 @@ class Advance(Step):
 
 STEP_TYPES: tuple[type[Step], ...] = (
     CreateDeployment, CreateReplicaSet, CreateDaemonSet, CreateJob, CreateCronJob,
-    CreateService, Scale, ChangeTemplate, Pause, Resume, Undo, Delete, AddNode, RemoveNode,
-    LabelNode, TaintNode, Cordon, Drain, Inject, NodeFault, CrashContainer, FlapProbe,
-    DeposeLeader, Advance,
+    CreateService, CreateConfigMap, Replace, ReplaceConfigMap, Scale, ChangeTemplate, Pause,
+    Resume, Undo, Delete, AddNode, RemoveNode, LabelNode, TaintNode, Cordon, Drain, Inject,
+    NodeFault, CrashContainer, FlapProbe, DeposeLeader, Advance,
 )  # fmt: skip
 _BY_NAME = {t.name: t for t in STEP_TYPES}
 
