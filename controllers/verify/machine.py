@@ -85,6 +85,7 @@ def cluster_machine(
 
     class ClusterMachine(RuleBasedStateMachine):
         examples = 0
+        simulated = 0.0
         failed_at: int | None = None
 
         def __init__(self) -> None:
@@ -125,6 +126,7 @@ def cluster_machine(
                     verdict = self.session.finish()
                     failures = list(verdict.failures)
             finally:
+                type(self).simulated += self.session.simulated
                 self.session.close()
             program = self.program()
             if verdict is not None and not failures and any(s.fault for s in program.steps):
@@ -168,7 +170,9 @@ class Hunt:
     examples: int
     failed_at: int | None
     seconds: float
+    simulated: float
     error: str | None
+    path: Path | None = None
 
     @property
     def detected(self) -> bool:
@@ -189,11 +193,14 @@ def hunt(
     steps: int = 12,
     seed: int = 0,
     shrink: bool = False,
+    derandomize: bool = True,
 ) -> Hunt:
     """
     Run the machine of ``profile`` with ``bugs`` planted for at most ``examples``
     examples of up to ``steps`` steps; stop at the first failure (shrunk if
-    ``shrink``). Deterministic: hypothesis is derandomized.
+    ``shrink``). With ``derandomize`` (the default) the same arguments draw the
+    same programs; otherwise every call explores new ones (a failure is still
+    saved as a replayable program). ``seed`` seeds the cluster and the faults.
     """
     machine = cluster_machine(profile, seed=seed, bugs=bugs)
     phases = [Phase.generate, *([Phase.shrink] if shrink else [])]
@@ -201,7 +208,7 @@ def hunt(
         max_examples=examples,
         stateful_step_count=steps,
         deadline=None,
-        derandomize=True,
+        derandomize=derandomize,
         database=None,
         phases=phases,
         suppress_health_check=list(HealthCheck),
@@ -210,11 +217,12 @@ def hunt(
     )
     started = _WALL.time()
     error = None
+    path = None
     with _planted(bugs):
         try:
             run_state_machine_as_test(machine, settings=chosen)
         except ClusterFailureError as exc:
-            error = str(exc)
+            error, path = str(exc), exc.path
     name = profile if isinstance(profile, str) else profile.name
     return Hunt(
         profile=name,
@@ -222,5 +230,7 @@ def hunt(
         examples=machine.examples,  # type: ignore[attr-defined]
         failed_at=machine.failed_at,  # type: ignore[attr-defined]
         seconds=_WALL.time() - started,
+        simulated=machine.simulated,  # type: ignore[attr-defined]
         error=error,
+        path=path,
     )

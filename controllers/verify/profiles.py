@@ -169,7 +169,7 @@ def _create_job() -> S[Step]:
         completions=st.integers(1, 4),
         parallelism=st.integers(1, 3),
         fail=st.booleans(),
-        seconds=st.integers(2, 10),
+        seconds=st.sampled_from([2, 5, 10, 30, 60]),
         backoff=st.integers(1, 3),
     )
 
@@ -250,14 +250,16 @@ def _profile(
     initial: Sequence[S[Step]],
     *parts: tuple[int, Family],
     leader_election: bool = False,
+    wait: float = 30.0,
 ) -> Profile:
     """
     A profile drawing from ``parts``: a family is chosen by its weight, then
-    one of its strategies. ``initial`` steps come first, then 30 s pass.
+    one of its strategies. ``initial`` steps come first, then ``wait`` seconds pass.
     """
     weighted = [family for weight, family in parts for _ in range(weight)]
     steps = st.sampled_from(weighted).flatmap(st.sampled_from).flatmap(lambda s: s)
-    start = st.tuples(*initial, st.just(Advance(seconds=30.0)))
+    waiting = [st.just(Advance(seconds=wait))] if wait else []
+    start = st.tuples(*initial, *waiting)
     return Profile(name=name, initial=start, steps=steps, leader_election=leader_election)
 
 
@@ -322,7 +324,15 @@ PROFILES: Mapping[str, Profile] = {
             (2, _environment()),
             (3, _TIME),
         ),
-        _profile("jobs", [_create_job()], (2, _jobs()), (3, _KCM_FAULTS), (3, _TIME)),
+        _profile(
+            "jobs",
+            [_create_job()],
+            (2, _jobs()),
+            (3, _component_faults(KCM, classes=("crash", "conflict", "throttle", "slow", "heal"))),
+            (2, _KCM_FAULTS),
+            (3, _TIME),
+            wait=0.0,
+        ),
         _profile(
             "cronjobs",
             [_create_cron_job()],

@@ -33,19 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except (OSError, ValueError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "diff":
         divergence = diff(Trace.load(args.left), Trace.load(args.right))
-        print("traces are identical" if divergence is None else divergence)  # noqa: T201
+        print("traces are identical" if divergence is None else divergence)
         return 0 if divergence is None else 1
     outcome, failures = replay(args.file, trace=args.trace)
     for line in failures:
-        print(line)  # noqa: T201
-    print(  # noqa: T201
+        print(line)
+    print(
         f"{'FAILED' if failures else 'passed'}: {outcome.writes} writes, "
         f"{outcome.restarts} restarts, {outcome.simulated:.1f} simulated s, "
         f"trace {outcome.digest[:16]}"
