@@ -13,7 +13,11 @@ now when it is overdue (after a stop or a cut-off). A node whose agent
 stops reporting is dropped from the heap; its worker schedules it again
 once it reports. A renewal refused because the Lease changed or went away
 (``Conflict``, ``NotFound``) forgets the copy and asks the worker to look
-again; other API errors are retried after :data:`RETRY_INTERVAL` seconds.
+again, at once the first :data:`REFUSALS_AT_ONCE` times in a row and then
+after a back-off doubling from 0.2 s up to :data:`MAX_LOOK_BACKOFF` (as the
+kubelet's lease controller backs off), so a Lease that keeps being refused
+cannot spin the kubelet at one instant; other API errors are retried after
+:data:`RETRY_INTERVAL` seconds.
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ RENEW_INTERVAL = 10.0
 """Seconds between lease renewals (a quarter of the lease duration, as the kubelet does)."""
 RETRY_INTERVAL = 1.0
 """Seconds before a renewal the API refused for another reason is tried again."""
+
+REFUSALS_AT_ONCE = 3
+"""Refused renewals in a row after which the Lease is read again only after a back-off."""
+
+MAX_LOOK_BACKOFF = 7.0
+"""The longest wait before reading a Lease again (the kubelet's lease controller caps at 7 s)."""
 
 
 class LeaseRenewer:
@@ -61,6 +71,8 @@ class LeaseRenewer:
         self._heap: list[tuple[float, str]] = []
         self._due: dict[str, float] = {}
         self._wake = asyncio.Event()
+        self._refused: dict[str, int] = {}  # renewals refused in a row, per node
+        self._looking: set[str] = set()  # nodes whose look again waits out a back-off
 
     def schedule(self, node: str, at: float) -> None:
         """Renew ``node``'s Lease at clock time ``at`` (replacing any earlier plan)."""
@@ -95,6 +107,11 @@ class LeaseRenewer:
 
     async def _renew(self, node: str) -> None:
         agent = self._fleet.get(node)
+        if node in self._looking:
+            self._looking.discard(node)
+            if agent is not None and agent.lease is None:
+                self._look_again(node)  # the back-off is over
+                return
         if agent is None or not agent.reporting or agent.lease is None:
             return  # gone, silent or not handed over: its worker schedules it again
         lease = agent.lease
@@ -103,9 +120,17 @@ class LeaseRenewer:
             agent.lease = await self._client.update(renewed)
         except (ConflictError, NotFoundError):
             agent.lease = None  # someone else wrote or deleted it
-            self._look_again(node)
+            refused = self._refused.get(node, 0) + 1
+            self._refused[node] = refused
+            if refused <= REFUSALS_AT_ONCE:
+                self._look_again(node)
+            else:
+                wait = min(0.2 * 2 ** (refused - REFUSALS_AT_ONCE - 1), MAX_LOOK_BACKOFF)
+                self._looking.add(node)
+                self.schedule(node, self._clock.time() + wait)
             return
         except ApiError:
             self.schedule(node, self._clock.time() + RETRY_INTERVAL)
             return
+        self._refused.pop(node, None)
         self.schedule(node, self._clock.time() + RENEW_INTERVAL)
