@@ -33,7 +33,8 @@ class Ledger:
         self._now = now
         self.created: set[str] = set()  # names (re)created or scaled: floors disarmed
         self.user_deleted: set[str] = set()  # uids the user deleted
-        self.orphaned: set[str] = set()  # uids released by an Orphan delete of their owner
+        # uid of each dependent released by an Orphan delete -> the uid of that owner
+        self.orphaned: dict[str, str] = {}
         self.disrupted: set[str] = set()  # nodes whose pods may go: evictions are not losses
         self.quiet_from = 0.0  # no disruption is in effect from this (virtual) time on
         self.clock_faults: set[str] = set()  # components whose clock is off or paused
@@ -56,7 +57,19 @@ class Ledger:
         for kind in self._api.kinds():
             for dependent in self._api.list_nowait(kind).items:
                 if any(r.uid == obj.metadata.uid for r in dependent.metadata.owner_references):
-                    self.orphaned.add(dependent.metadata.uid)
+                    self.orphaned[dependent.metadata.uid] = obj.metadata.uid
+
+    def released(self, obj: reconcile.Resource) -> bool:
+        """
+        Whether ``obj`` was released by an Orphan delete and not adopted since:
+        it must survive (still pointing at the deleted owner counts as released,
+        the collector may not have removed the reference yet).
+        """
+        owner = self.orphaned.get(obj.metadata.uid)
+        if owner is None:
+            return False
+        controller = next((r for r in obj.metadata.owner_references if r.controller), None)
+        return controller is None or controller.uid == owner
 
     def disrupt(self, node: str) -> None:
         """Pods on ``node`` may be evicted, killed or become unready now."""

@@ -148,21 +148,25 @@ def _daemon_set(api: reconcile.MemoryCluster, ds: DaemonSet, pods: list[Pod]) ->
     mine = [p for p in _controlled(pods, ds) if active(p)]
     spec = ds.spec.template.spec
     out = []
+    eligible: set[str] = set()  # nodes that should run it (a pod elsewhere is misscheduled)
     for node in api.list_nowait(Node).items:
         here = [p for p in mine if target_node(p) == node.metadata.name]
         selected = all(node.metadata.labels.get(k) == v for k, v in spec.node_selector.items())
         blocking = [t for t in node.spec.taints if t.key == DEDICATED and not _tolerates(spec, t)]
         evicting = any(t.effect == "NoExecute" for t in blocking)
+        if selected and not blocking:
+            eligible.add(node.metadata.name)
         if selected and not blocking and len(here) != 1:
             out.append(f"DaemonSet {ds.metadata.name}: {len(here)} pods on {node.metadata.name}")
         elif (not selected or evicting) and here:
             out.append(f"DaemonSet {ds.metadata.name}: a pod on {node.metadata.name}, excluded")
-    ready = sum(is_ready(p) for p in mine)
-    if ds.status.number_ready != ready or ds.status.current_number_scheduled != len(mine):
+    counted = [p for p in mine if target_node(p) in eligible]
+    ready = sum(is_ready(p) for p in counted)
+    if ds.status.number_ready != ready or ds.status.current_number_scheduled != len(counted):
         out.append(
             f"DaemonSet {ds.metadata.name}: status ready/scheduled "
             f"{ds.status.number_ready}/{ds.status.current_number_scheduled}, "
-            f"observed {ready}/{len(mine)}"
+            f"observed {ready}/{len(counted)}"
         )
     return out
 

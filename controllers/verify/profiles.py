@@ -26,6 +26,7 @@ from controllers.verify.steps import (
     ChangeTemplate,
     Cordon,
     CrashContainer,
+    CreateChart,
     CreateConfigMap,
     CreateCronJob,
     CreateDaemonSet,
@@ -50,7 +51,7 @@ from controllers.verify.steps import (
     TaintNode,
     Undo,
 )
-from reconcile.verify import Fault, faults
+from reconcile.verify import Fault, Lag, faults
 
 __all__ = ["BUG_PROFILES", "PROFILES", "Profile"]
 
@@ -125,6 +126,7 @@ def _replacements() -> Family:
         st.builds(Replace, target=DEPLOYMENTS),
         st.builds(CreateConfigMap, target=DEPLOYMENTS),
         st.builds(ReplaceConfigMap, target=DEPLOYMENTS),
+        st.builds(CreateChart, target=DEPLOYMENTS, replicas=st.integers(1, 3)),
     ]
 
 
@@ -264,6 +266,12 @@ def _profile(
 
 
 _KCM_FAULTS = _component_faults(KCM)
+# One of the controller manager's informers falls behind (the others keep up).
+_LAGGING_INFORMER: Family = [
+    st.builds(Lag, component=st.just(KCM), kinds=st.sampled_from([("Pod",), ("Deployment",)])).map(
+        _inject
+    )
+]
 _DEPOSE: Family = [st.builds(DeposeLeader, seconds=st.sampled_from([20, 40]))]
 _TIME = _advance(0.5, 1, 2, 5, 10, 30, 60)
 _SERVICE = st.builds(CreateService, target=st.just("web-a"), publish_not_ready=st.booleans())
@@ -294,6 +302,7 @@ PROFILES: Mapping[str, Profile] = {
             "replicaset",
             [_create_replica_set(), _create_replica_set(), _create_job()],
             (3, _replica_sets()),
+            (2, _LAGGING_INFORMER),
             (1, _jobs()),
             (3, _KCM_FAULTS),
             (3, _TIME),
@@ -303,6 +312,7 @@ PROFILES: Mapping[str, Profile] = {
             [_create_deployment(), _create_replica_set()],
             (3, _deployments()),
             (3, _replacements()),
+            (2, _LAGGING_INFORMER),
             (2, _replica_sets()),
             (1, _services()),
             (3, _KCM_FAULTS),
@@ -319,6 +329,17 @@ PROFILES: Mapping[str, Profile] = {
             "services",
             [_create_deployment(), _SERVICE],
             (2, _deployments()),
+            (
+                2,
+                [
+                    st.builds(
+                        Scale,
+                        kind=st.just("deployment"),
+                        target=st.just("web-a"),
+                        replicas=st.integers(0, 2),
+                    )
+                ],
+            ),
             (2, _services()),
             (2, _KCM_FAULTS),
             (2, _environment()),
@@ -342,7 +363,11 @@ PROFILES: Mapping[str, Profile] = {
         ),
         _profile(
             "daemonsets",
-            [_create_daemon_set()],
+            [
+                st.builds(TaintNode, node=NODES, effect=st.just("NoSchedule")),
+                st.just(Advance(seconds=2.0)),
+                _create_daemon_set(),
+            ],
             (2, _daemon_sets()),
             (3, _nodes()),
             (1, _KCM_FAULTS),

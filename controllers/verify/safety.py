@@ -192,7 +192,7 @@ class Safety:
         uid = obj.metadata.uid
         if uid in self.ledger.user_deleted:
             return
-        if uid in self.ledger.orphaned and controller_of(obj) is None:
+        if self.ledger.released(obj):
             self._violate("orphan-survives", uid, f"orphaned {_name(obj)} was deleted")
         elif not obj.metadata.owner_references:
             self._violate("nothing-lost", uid, f"{_name(obj)} was deleted though nobody asked")
@@ -265,7 +265,7 @@ class Safety:
         uid = pod.metadata.uid
         if uid in self.ledger.user_deleted or pod.spec.node_name in self.ledger.disrupted:
             return
-        if uid in self.ledger.orphaned and controller_of(pod) is None:
+        if self.ledger.released(pod):
             self._violate("orphan-survives", uid, f"orphaned {_name(pod)} was deleted")
             return
         rs = self._owner(pod, ReplicaSet)

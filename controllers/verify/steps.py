@@ -50,6 +50,7 @@ __all__ = [
     "ChangeTemplate",
     "Cordon",
     "CrashContainer",
+    "CreateChart",
     "CreateConfigMap",
     "CreateCronJob",
     "CreateDaemonSet",
@@ -347,6 +348,19 @@ class CreateConfigMap(Step):
         meta = reconcile.ObjectMeta(name=name, namespace=NAMESPACE, owner_references=(ref,))
         world.ledger.user_create(name)
         await self._quietly(world, world.cluster.api.create(ConfigMap(metadata=meta)))
+
+
+@attrs.frozen(kw_only=True)
+class CreateChart(Step):
+    """``kubectl apply`` of a chart: a Deployment ``target`` and the ConfigMap it owns, at once."""
+
+    name: ClassVar[str] = "create-chart"
+    target: str
+    replicas: int = 2
+
+    async def apply(self, world: World) -> None:
+        await CreateDeployment(target=self.target, replicas=self.replicas).apply(world)
+        await CreateConfigMap(target=self.target).apply(world)
 
 
 @attrs.frozen(kw_only=True)
@@ -701,9 +715,9 @@ class Advance(Step):
 
 STEP_TYPES: tuple[type[Step], ...] = (
     CreateDeployment, CreateReplicaSet, CreateDaemonSet, CreateJob, CreateCronJob,
-    CreateService, CreateConfigMap, Replace, ReplaceConfigMap, Scale, ChangeTemplate, Pause,
-    Resume, Undo, Delete, AddNode, RemoveNode, LabelNode, TaintNode, Cordon, Drain, Inject,
-    NodeFault, CrashContainer, FlapProbe, DeposeLeader, Advance,
+    CreateService, CreateConfigMap, CreateChart, Replace, ReplaceConfigMap, Scale,
+    ChangeTemplate, Pause, Resume, Undo, Delete, AddNode, RemoveNode, LabelNode, TaintNode,
+    Cordon, Drain, Inject, NodeFault, CrashContainer, FlapProbe, DeposeLeader, Advance,
 )  # fmt: skip
 _BY_NAME = {t.name: t for t in STEP_TYPES}
 

@@ -77,6 +77,8 @@ class Switchboard:
     faults: ClientFaults
     lag_cut: int | None = None
     """The lagging replica's resource version (``None``: not lagging)."""
+    lag_kinds: frozenset[str] | None = None
+    """The kinds whose watches lag (``None``: every kind, a lagging replica)."""
     dropped: bool = False
     """Some stream lost an event since the last heal."""
     crashed: bool = False
@@ -86,6 +88,12 @@ class Switchboard:
     """Streams opened so far (numbers them in trace entries)."""
     streams: dict[Stream, None] = attrs.field(factory=dict)
     """Open streams, in the order they opened (a set's order would vary between runs)."""
+
+    def cut_for(self, kind: str) -> int | None:
+        """The version ``kind``'s watch events are held beyond, if they are."""
+        if self.lag_kinds is not None and kind not in self.lag_kinds:
+            return None
+        return self.lag_cut
 
     def chance(self, rate: float) -> bool:
         """One random decision (no draw at all when the rate is 0, so traces stay stable)."""
@@ -192,7 +200,7 @@ class Stream:
                 await aclose()
 
     def _arrive(self, event: Event) -> None:
-        cut = self._board.lag_cut
+        cut = self._board.cut_for(self._kind)
         if cut is not None and _rv(event) > cut:
             self._note("lagged", event)
         self._held.append(event)
@@ -206,7 +214,7 @@ class Stream:
         (the stream must then end at once).
         """
         board, faults = self._board, self._board.faults
-        cut = board.lag_cut
+        cut = board.cut_for(self._kind)
         if cut is not None and self._held_min > cut:
             ready = []
         elif cut is not None:

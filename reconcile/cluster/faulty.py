@@ -69,7 +69,7 @@ it closes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from random import Random
 from typing import Any, TypeVar, cast, final
 
@@ -254,11 +254,24 @@ class FaultyClient:
         self._remembered = (self._snapshot(), self._server_rv())
         self._board.note(fault="remember", rv=self._server_rv())
 
-    def lag(self, *, remembered: bool = False) -> None:
+    def lag(self, *, remembered: bool = False, kinds: Iterable[str] = ()) -> None:
         """
         Become a lagging replica: reads answer from a snapshot (now, or the
         one :meth:`remember` took, if any) and newer watch events are held back.
+
+        With ``kinds`` (kind names such as ``"Deployment"``), only the watches
+        of those kinds lag (one informer falls behind, its connection slow):
+        reads stay fresh and other kinds' events flow.
         """
+        chosen = frozenset(kinds)
+        if chosen:
+            self.catch_up()
+            self._board.lag_cut = self._server_rv()
+            self._board.lag_kinds = chosen
+            self._board.note(fault="lag", rv=self._board.lag_cut, kinds=sorted(chosen))
+            self._board.signal(Signal.WAKE)
+            return
+        self._board.lag_kinds = None
         if remembered and self._remembered is not None:
             self._lagging, cut = self._remembered
         else:
@@ -269,10 +282,11 @@ class FaultyClient:
 
     def catch_up(self) -> None:
         """Stop lagging: held events flow and reads are fresh again."""
-        if self._lagging is None:
+        if self._lagging is None and self._board.lag_cut is None:
             return
         self._lagging = None
         self._board.lag_cut = None
+        self._board.lag_kinds = None
         self._board.note(fault="catch_up")
         self._board.signal(Signal.WAKE)
 

@@ -79,6 +79,14 @@ def _delay(instance: object, attribute: attrs.Attribute[float], value: float) ->
         )
 
 
+def _names(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError(f"kinds: must be a list of kind names, got {value!r}")
+    if not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"kinds: must be a list of kind names, got {value!r}")
+    return tuple(value)
+
+
 def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{attribute.name}: must be an integer >= 0, got {value!r}")
@@ -151,12 +159,18 @@ class Slow(Fault):
 
 @attrs.frozen(kw_only=True)
 class Lag(Fault):
-    """The component's view freezes here (stale reads); it catches up at heal."""
+    """
+    The component's view freezes here (stale reads); it catches up at heal.
+
+    With ``kinds`` (kind names), only the watches of those kinds fall behind
+    (reads stay fresh): one informer lags while the others keep up.
+    """
 
     name: ClassVar[str] = "lag"
+    kinds: tuple[str, ...] = attrs.field(default=(), converter=_names)
 
     def apply(self, target: Target) -> None:
-        target.client(self.component).lag()
+        target.client(self.component).lag(kinds=self.kinds)
 
 
 @attrs.frozen(kw_only=True)
@@ -319,7 +333,11 @@ def faults(
         "conflict": st.builds(Conflicts, component=component, rate=_RATE),
         "throttle": st.builds(Throttle, component=component, rate=_RATE),
         "slow": st.builds(Slow, component=component, seconds=st.sampled_from([0.5, 2.0, 5.0])),
-        "lag": st.builds(Lag, component=component),
+        "lag": st.builds(
+            Lag,
+            component=component,
+            kinds=st.sampled_from([(), ("Deployment",), ("ReplicaSet",), ("Pod",), ("Node",)]),
+        ),
         "remember": st.builds(Remember, component=component),
         "time-travel": st.builds(TimeTravel, component=component),
         "perturb": st.builds(

@@ -184,7 +184,7 @@ def test_an_injection_fires_once_that_many_writes_were_made(at: int) -> None:
     outcome = _run(fixtures.keeper, schedule=[Injection(fault=Lag(component="c"), at_write=at)])
     entries = outcome.trace.entries()
     index = next(i for i, e in enumerate(entries) if "inject" in e)
-    assert {"fault": "lag", "component": "c"} == entries[index]["inject"]
+    assert {"fault": "lag", "component": "c", "kinds": []} == entries[index]["inject"]
     assert at == entries[index]["writes"]
     assert at == sum(1 for e in entries[:index] if "write" in e)
     assert "lag" == entries[index + 1].get("fault")  # the client's own note follows at once
