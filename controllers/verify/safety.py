@@ -121,6 +121,9 @@ class Safety:
         self._reported: set[tuple[str, str]] = set()
         self._pods: dict[str, Pod] = {}
         self._rs_max: dict[str, int] = {}
+        # The fewest pods each ReplicaSet was asked for since it last caught up:
+        # deletions it decided at a lower count may land after a scale back up.
+        self._rs_low: dict[str, int] = {}
         self._ever_ready: set[str] = set()
         self._succeeded: dict[str, set[str]] = {}  # job uid -> pods seen succeeded
         self._rollouts: dict[str, _Rollout] = {}
@@ -272,7 +275,8 @@ class Safety:
         if rs is None or rs.metadata.deletion_timestamp is not None or not active(pod):
             return
         others = [p for p in self._owned(Pod, rs) if active(p) and p.metadata.uid != uid]
-        if len(others) + 1 <= (rs.spec.replicas or 0):
+        wanted = min(rs.spec.replicas or 0, self._rs_low.get(rs.metadata.uid, 1 << 30))
+        if len(others) + 1 <= wanted:
             self._violate(
                 "nothing-lost",
                 uid,
@@ -284,6 +288,12 @@ class Safety:
         uid = rs.metadata.uid
         wanted = rs.spec.replicas if rs.spec.replicas is not None else 1
         self._rs_max[uid] = max(self._rs_max.get(uid, 0), wanted)
+        caught_up = (
+            rs.status.observed_generation >= rs.metadata.generation
+            and rs.status.replicas == wanted
+        )
+        low = self._rs_low.get(uid, wanted)
+        self._rs_low[uid] = wanted if caught_up else min(low, wanted)
         deployment = self._owner(rs, Deployment)
         if deployment is None:
             return

@@ -45,6 +45,7 @@ from controllers.deployment import max_surge, max_unavailable
 from controllers.deployment.progress import PROGRESSING, Reason, get_condition
 from controllers.deployment.util import DESIRED_REPLICAS, REVISION, replicas_of, spec_replicas
 from controllers.kubelet.script import SCRIPT_ANNOTATION_PREFIX
+from controllers.verify.safety import active, available
 
 NAME = "web"
 NAMESPACE = "default"
@@ -92,27 +93,6 @@ def template(version: str, behaviour: Behaviour, delay: int) -> PodTemplateSpec:
 def crashing(pod: Pod) -> bool:
     """Whether ``pod`` runs a crashing version."""
     return "crash@" in pod.metadata.annotations.get(SCRIPT, "")
-
-
-def active(pod: Pod) -> bool:
-    """``IsPodActive``: not terminating, not finished."""
-    return pod.metadata.deletion_timestamp is None and pod.status.phase not in (
-        "Succeeded",
-        "Failed",
-    )
-
-
-def available(pod: Pod, min_ready: int, now: dt.datetime) -> bool:
-    """``IsPodAvailable`` for an active pod: Ready for at least ``min_ready`` seconds."""
-    if not active(pod):
-        return False
-    for c in pod.status.conditions:
-        if c.type == "Ready" and c.status == "True":
-            if min_ready == 0:
-                return True
-            since = c.last_transition_time
-            return since is not None and since + dt.timedelta(seconds=min_ready) <= now
-    return False
 
 
 def owner_of(pod: Pod) -> str:
