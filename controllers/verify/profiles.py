@@ -90,14 +90,16 @@ def _advance(*seconds: float) -> Family:
     return [st.builds(Advance, seconds=st.sampled_from(seconds))]
 
 
-def _create_deployment() -> S[Step]:
+def _create_deployment(
+    bounds: S[int | str] = BOUNDS, *, target: S[str] = DEPLOYMENTS, image: S[str] = IMAGES
+) -> S[Step]:
     return st.builds(
         CreateDeployment,
-        target=DEPLOYMENTS,
+        target=target,
         replicas=st.integers(1, 5),
-        image=IMAGES,
-        surge=BOUNDS,
-        unavailable=BOUNDS,
+        image=image,
+        surge=bounds,
+        unavailable=bounds,
         min_ready=st.integers(0, 3),
         recreate=st.sampled_from([False, False, False, True]),  # mostly rolling updates
         history=st.integers(0, 2),
@@ -266,6 +268,7 @@ def _profile(
 
 
 _KCM_FAULTS = _component_faults(KCM)
+_PERCENTS: S[int | str] = st.sampled_from([0, 1, "25%", "25%", "50%"])
 # One of the controller manager's informers falls behind (the others keep up).
 _LAGGING_INFORMER: Family = [
     st.builds(Lag, component=st.just(KCM), kinds=st.sampled_from([("Pod",), ("Deployment",)])).map(
@@ -297,7 +300,26 @@ PROFILES: Mapping[str, Profile] = {
             (4, _TIME),
             leader_election=True,
         ),
-        _profile("rollout", [_create_deployment()], (4, _deployments(rollouts=2)), (4, _TIME)),
+        _profile(
+            "rollout",
+            # Percentages, where rounding matters, more often than in other profiles.
+            [
+                _create_deployment(_PERCENTS, target=st.just("web-a"), image=st.just("v1")),
+                _create_deployment(_PERCENTS, target=st.just("web-b"), image=st.just("v1")),
+            ],
+            (4, _deployments(rollouts=2)),
+            (4, _TIME),
+        ),
+        _profile(
+            "informers",
+            [st.just(CreateDeployment(target="web-a")), _create_replica_set()],
+            (3, _LAGGING_INFORMER),
+            (3, [st.builds(CreateChart, target=st.just("web-b"), replicas=st.integers(1, 3))]),
+            (1, [st.builds(Delete, kind=st.just("deployment"), target=st.just("web-b"))]),
+            (2, _replica_sets()),
+            (1, _component_faults(KCM, classes=("heal",))),
+            (2, _advance(0.5, 1, 5)),
+        ),
         _profile(
             "replicaset",
             [_create_replica_set(), _create_replica_set(), _create_job()],
@@ -396,7 +418,7 @@ BUG_PROFILES: Mapping[str, str] = {
     planted.REPLICASET_ADOPTS_OWNED_PODS: "replicaset",
     planted.GC_DELETES_ORPHANED_DEPENDENTS: "gc",
     planted.GC_DELETE_WITHOUT_UID_PRECONDITION: "names",
-    planted.GC_TRUSTS_LAGGING_CACHE: "gc",
+    planted.GC_TRUSTS_LAGGING_CACHE: "informers",
     planted.ENDPOINTS_INCLUDES_NOT_READY_PODS: "services",
     planted.ENDPOINTS_EDGE_TRIGGERED_DELETE: "services",
     planted.ENDPOINTS_REWRITES_UNCHANGED: "services",

@@ -289,8 +289,7 @@ class Safety:
         wanted = rs.spec.replicas if rs.spec.replicas is not None else 1
         self._rs_max[uid] = max(self._rs_max.get(uid, 0), wanted)
         caught_up = (
-            rs.status.observed_generation >= rs.metadata.generation
-            and rs.status.replicas == wanted
+            rs.status.observed_generation >= rs.metadata.generation and rs.status.replicas == wanted
         )
         low = self._rs_low.get(uid, wanted)
         self._rs_low[uid] = wanted if caught_up else min(low, wanted)
