@@ -113,11 +113,14 @@ def cluster_machine(
         @initialize(steps=chosen.initial)
         def start(self, steps: tuple[Step, ...]) -> None:
             for step in steps:
-                self.session.apply(step)
+                self.act(step)
 
         @rule(step=chosen.steps)
         def act(self, step: Step) -> None:
-            self.session.apply(step)
+            try:
+                self.session.apply(step)
+            except Exception as exc:  # a step must never fail: report it with its program
+                self._fail([f"step {step!r} raised {type(exc).__name__}: {exc}"])
 
         @invariant()
         def safe(self) -> None:

@@ -512,7 +512,9 @@ class AddNode(Step):
 
     async def apply(self, world: World) -> None:
         if self.node not in world.cluster.fleet and world.cluster.get("node", self.node) is None:
-            await world.cluster.add_node(self.node)
+            # A crashed kubelet registers the node once it is restarted.
+            with contextlib.suppress(reconcile.NotFoundError):
+                await world.cluster.add_node(self.node)
 
 
 @attrs.frozen(kw_only=True)
