@@ -688,3 +688,31 @@ def test_a_slow_write_lands_after_its_delay_and_may_act_on_a_stale_decision() ->
 def test_write_delay_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="write_delay"):
         ClientFaults(write_delay=-1.0)
+
+
+def test_lagging_kinds_hold_only_their_watches_and_keep_reads_fresh() -> None:
+    """lag(kinds=...): one informer falls behind; other kinds flow and reads are live."""
+
+    async def body(clock: VirtualClock, server: MemoryCluster) -> None:
+        await server.create(new_widget("a"))
+        client = FaultyClient(server, name="c", clock=clock)
+
+        async def check(informer: Informer[Widget]) -> None:
+            client.lag(kinds=["Gizmo"])  # another kind lags: widgets flow
+            await server.create(new_widget("b"))
+            await clock.advance(1)
+            assert server_state(server) == store_state(informer)
+            client.lag(kinds=["Widget"])
+            before = store_state(informer)
+            await server.create(new_widget("c"))
+            await clock.advance(1)
+            assert before == store_state(informer)  # held
+            assert "c" == (await client.get(Widget, "c", namespace="x")).metadata.name
+            assert not client.lagging  # reads are not a lagging replica's
+            client.catch_up()
+            await clock.advance(1)
+            assert server_state(server) == store_state(informer)
+
+        await with_informer(client, clock, check)
+
+    run(body)
