@@ -53,6 +53,10 @@ class Ledger:
         """The user deletes ``obj``; with ``orphan`` its dependents are released and must live."""
         self.user_deleted.add(obj.metadata.uid)
         if not orphan:
+            # Deleting again with another policy while an Orphan deletion is
+            # pending switches to it (the API server drops the orphan finalizer).
+            gone = obj.metadata.uid
+            self.orphaned = {d: o for d, o in self.orphaned.items() if o != gone}
             return
         for kind in self._api.kinds():
             for dependent in self._api.list_nowait(kind).items:

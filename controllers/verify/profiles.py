@@ -311,6 +311,25 @@ PROFILES: Mapping[str, Profile] = {
             (4, _TIME),
         ),
         _profile(
+            "conflicts",
+            [st.builds(CreateReplicaSet, target=st.just("rs-a")), _create_deployment()],
+            (3, _component_faults(KCM, classes=("conflict", "throttle", "heal"))),
+            (
+                3,
+                [
+                    st.builds(
+                        Scale,
+                        kind=st.just("replicaset"),
+                        target=st.just("rs-a"),
+                        replicas=st.integers(0, 5),
+                    )
+                ],
+            ),
+            (1, _replica_sets()),
+            (1, _deployments()),
+            (3, _TIME),
+        ),
+        _profile(
             "informers",
             [st.just(CreateDeployment(target="web-a")), _create_replica_set()],
             (3, _LAGGING_INFORMER),
@@ -414,7 +433,7 @@ BUG_PROFILES: Mapping[str, str] = {
     planted.DEPLOYMENT_IGNORES_REVISION_HISTORY_LIMIT: "rollout",
     planted.REPLICASET_IGNORES_EXPECTATIONS: "replicaset",
     planted.REPLICASET_NO_MIN_READY_REQUEUE: "rollout",
-    planted.REPLICASET_DROPS_STATUS_CONFLICT: "replicaset",
+    planted.REPLICASET_DROPS_STATUS_CONFLICT: "conflicts",
     planted.REPLICASET_ADOPTS_OWNED_PODS: "replicaset",
     planted.GC_DELETES_ORPHANED_DEPENDENTS: "gc",
     planted.GC_DELETE_WITHOUT_UID_PRECONDITION: "names",
