@@ -49,16 +49,12 @@ from controllers.verify.program import (
 from controllers.verify.steps import Step
 from reconcile.testing import plant
 
-__all__ = ["ClusterFailureError", "Hunt", "cluster_machine", "hunt", "replay_dir"]
+__all__ = ["REPLAYS", "ClusterFailureError", "Hunt", "cluster_machine", "hunt"]
 
 T = TypeVar("T")
 _WALL = reconcile.SystemClock()  # reports wall time; never drives the simulation
-_REPLAYS = Path(".verify")
-
-
-def replay_dir() -> Path:
-    """Where failing programs are saved (``.verify/`` under the working directory)."""
-    return _REPLAYS
+REPLAYS = Path(".verify")
+"""Where failing programs are saved by default (under the working directory)."""
 
 
 class ClusterFailureError(AssertionError):
@@ -79,7 +75,11 @@ def _final() -> bool:
 
 
 def cluster_machine(
-    profile: Profile | str, *, seed: int = 0, bugs: Sequence[str] = ()
+    profile: Profile | str,
+    *,
+    seed: int = 0,
+    bugs: Sequence[str] = (),
+    replay_dir: Path = REPLAYS,
 ) -> type[RuleBasedStateMachine]:
     """
     A state machine class over a fresh cluster per example (see the module docstring).
@@ -153,7 +153,7 @@ def cluster_machine(
             path = None
             if _final():
                 digest = zlib.crc32(json.dumps(program.to_json(), sort_keys=True).encode())
-                path = program.save(replay_dir() / f"{chosen.name}-{seed}-{digest:08x}.json")
+                path = program.save(replay_dir / f"{chosen.name}-{seed}-{digest:08x}.json")
             raise ClusterFailureError(_message(failures, program, path), program, path)
 
     ClusterMachine.__name__ = ClusterMachine.__qualname__ = f"ClusterMachine_{chosen.name}"
@@ -204,6 +204,7 @@ def hunt(
     seed: int = 0,
     shrink: bool = False,
     derandomize: bool = True,
+    replay_dir: Path = REPLAYS,
 ) -> Hunt:
     """
     Run the machine of ``profile`` with ``bugs`` planted for at most ``examples``
@@ -212,7 +213,7 @@ def hunt(
     same programs; otherwise every call explores new ones (a failure is still
     saved as a replayable program). ``seed`` seeds the cluster and the faults.
     """
-    machine = cluster_machine(profile, seed=seed, bugs=bugs)
+    machine = cluster_machine(profile, seed=seed, bugs=bugs, replay_dir=replay_dir)
     phases = [Phase.generate, *([Phase.shrink] if shrink else [])]
     chosen = settings(
         max_examples=examples,

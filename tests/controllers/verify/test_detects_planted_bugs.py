@@ -11,10 +11,12 @@ on every run. A bug the harness misses fails the build.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from controllers import planted
-from controllers.verify import BUG_PROFILES, PROFILES, hunt
+from controllers.verify import BUG_PROFILES, PROFILES, Program, hunt
 from reconcile.testing import catalogue
 
 BUDGET = 40
@@ -30,10 +32,13 @@ def test_every_planted_bug_has_a_profile() -> None:
 
 
 @pytest.mark.parametrize("bug", sorted(BUG_PROFILES))
-def test_the_harness_detects_the_planted_bug(bug: str) -> None:
-    found = hunt(BUG_PROFILES[bug], bugs=[bug], examples=BUDGET, steps=STEPS)
+def test_the_harness_detects_the_planted_bug(bug: str, tmp_path: Path) -> None:
+    found = hunt(BUG_PROFILES[bug], bugs=[bug], examples=BUDGET, steps=STEPS, replay_dir=tmp_path)
     assert found.detected, f"{bug} went undetected in {found.examples} examples"
     assert found.failed_at is not None
     assert found.failed_at <= BUDGET
     assert found.error is not None
     assert "replay: python -m controllers.verify replay" in found.error
+    assert found.path is not None
+    assert found.path.parent == tmp_path
+    assert bug in Program.load(found.path).bugs
