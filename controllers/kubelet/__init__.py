@@ -184,12 +184,12 @@ def setup(
     def relevant(old: reconcile.Resource | None, new: reconcile.Resource | None) -> bool:
         if _not_status_only(old, new):
             return True
-        # A status someone else wrote is set right again (see PodWorker.wrote).
+        # A status the kubelet does not agree with is set right (see PodWorker.agrees).
         return (
             isinstance(old, Pod)
             and isinstance(new, Pod)
             and old.status != new.status
-            and not worker.wrote(new)
+            and not worker.agrees(new)
         )
 
     pod_controller: reconcile.Controller[Pod] = reconcile.Controller(

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 import attrs
 
 from controllers.api.core import Node, NodeStatus
-from controllers.api.pod import Pod
+from controllers.api.pod import Pod, PodStatus
 from controllers.kubelet.agent import Fleet, NodeAgent
 from controllers.kubelet.fit import Rejection, reject
 from controllers.kubelet.lifecycle import admit, advance, next_wake, stopped
@@ -78,24 +78,25 @@ class PodWorker:
         self._ran_on: dict[ObjectKey, str] = {
             key: agent.name for agent in fleet for key in agent.pods
         }
-        # The resource version of each pod's last status written here: a status
-        # written by anyone else is reconciled back (see :meth:`wrote`).
-        self._written: dict[ObjectKey, str] = {}
+        # The status each pod should have, as the kubelet last worked it out:
+        # an API status that differs is reconciled back (see :meth:`agrees`).
+        self._believed: dict[ObjectKey, PodStatus] = {}
 
-    def wrote(self, pod: Pod) -> bool:
+    def agrees(self, pod: Pod) -> bool:
         """
-        Whether this version of ``pod`` is the kubelet's own status write.
+        Whether ``pod``'s status is the one the kubelet last worked out for it.
 
-        Another writer's status (the node lifecycle controller marks the pods
-        of an unresponsive node not ready) must be set right again, as the
-        kubelet's status manager does when the API's status differs from its own.
+        A status that differs is set right again, as the kubelet's status
+        manager does: another writer's (the node lifecycle controller marks the
+        pods of an unresponsive node not ready), or the kubelet's own earlier
+        write when it has since decided on a cache that lagged behind it.
         """
-        return self._written.get(pod.key) == pod.metadata.resource_version
+        return self._believed.get(pod.key) == pod.status
 
     async def reconcile(self, request: Request) -> Result:
         pod = self._pods.get(request)
         if pod is None:
-            self._written.pop(request, None)
+            self._believed.pop(request, None)
             node = self._ran_on.pop(request, None)
             agent = self._fleet.get(node) if node is not None else None
             if agent is not None:
@@ -133,9 +134,9 @@ class PodWorker:
                 else:
                     await recorder.normal(pod, reason=event.reason, message=event.message)
         status = pod_status(pod, rt, host_ip=agent.address, now=now)
+        self._believed[key] = status
         if status != pod.status:
             pod = await self._client.update_status(attrs.evolve(pod, status=status))
-            self._written[pod.key] = pod.metadata.resource_version
         if stopped(rt):
             await self._confirm_deletion(pod)
             agent.pods.pop(key, None)

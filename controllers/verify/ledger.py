@@ -58,10 +58,15 @@ class Ledger:
             gone = obj.metadata.uid
             self.orphaned = {d: o for d, o in self.orphaned.items() if o != gone}
             return
-        for kind in self._api.kinds():
-            for dependent in self._api.list_nowait(kind).items:
-                if any(r.uid == obj.metadata.uid for r in dependent.metadata.owner_references):
-                    self.orphaned[dependent.metadata.uid] = obj.metadata.uid
+        dependents = [
+            dependent
+            for kind in self._api.kinds()
+            for dependent in self._api.list_nowait(kind).items
+            if any(r.uid == obj.metadata.uid for r in dependent.metadata.owner_references)
+        ]
+        for dependent in dependents:
+            if _kept(obj, dependent, dependents):
+                self.orphaned[dependent.metadata.uid] = obj.metadata.uid
 
     def released(self, obj: reconcile.Resource) -> bool:
         """
@@ -98,3 +103,23 @@ class Ledger:
             self.created.discard(name)
             return True
         return False
+
+
+def _kept(
+    owner: reconcile.Resource, dependent: reconcile.Resource, siblings: list[reconcile.Resource]
+) -> bool:
+    """
+    Whether ``dependent`` must outlive an Orphan delete of ``owner``: not when
+    it was already going, nor when the owner was scaling it away (deletions it
+    decided before the delete may still land, as in Kubernetes).
+    """
+    if dependent.metadata.deletion_timestamp is not None:
+        return False
+    wanted = getattr(getattr(owner, "spec", None), "replicas", None)
+    if not isinstance(wanted, int):
+        return True
+    scale = getattr(getattr(dependent, "spec", None), "replicas", None)
+    if isinstance(scale, int):  # a Deployment's ReplicaSet: one at zero may be cleaned up
+        return scale > 0
+    live = [d for d in siblings if d.metadata.deletion_timestamp is None]
+    return len(live) <= wanted
