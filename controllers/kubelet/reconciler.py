@@ -80,7 +80,8 @@ class PodWorker:
         }
         # The status each pod should have, as the kubelet last worked it out:
         # an API status that differs is reconciled back (see :meth:`agrees`).
-        self._believed: dict[ObjectKey, PodStatus] = {}
+        # With it, the resource version that carries it, when known (a cheap check).
+        self._believed: dict[ObjectKey, tuple[PodStatus, str | None]] = {}
 
     def agrees(self, pod: Pod) -> bool:
         """
@@ -91,7 +92,11 @@ class PodWorker:
         pods of an unresponsive node not ready), or the kubelet's own earlier
         write when it has since decided on a cache that lagged behind it.
         """
-        return self._believed.get(pod.key) == pod.status
+        believed = self._believed.get(pod.key)
+        if believed is None:
+            return False
+        status, version = believed
+        return version == pod.metadata.resource_version or status == pod.status
 
     async def reconcile(self, request: Request) -> Result:
         pod = self._pods.get(request)
@@ -134,9 +139,10 @@ class PodWorker:
                 else:
                     await recorder.normal(pod, reason=event.reason, message=event.message)
         status = pod_status(pod, rt, host_ip=agent.address, now=now)
-        self._believed[key] = status
         if status != pod.status:
+            self._believed[key] = (status, None)  # until the write lands
             pod = await self._client.update_status(attrs.evolve(pod, status=status))
+        self._believed[key] = (status, pod.metadata.resource_version)
         if stopped(rt):
             await self._confirm_deletion(pod)
             agent.pods.pop(key, None)
