@@ -58,6 +58,10 @@ class Ledger:
             gone = obj.metadata.uid
             self.orphaned = {d: o for d, o in self.orphaned.items() if o != gone}
             return
+        if "kube-controller-manager" in self.stale_faults:
+            # The collector orphans the dependents its caches hold; one they do
+            # not hold yet is later collected as dangling (as in Kubernetes).
+            return
         dependents = [
             dependent
             for kind in self._api.kinds()
@@ -110,10 +114,13 @@ def _kept(
 ) -> bool:
     """
     Whether ``dependent`` must outlive an Orphan delete of ``owner``: not when
-    it was already going, nor when the owner was scaling it away (deletions it
-    decided before the delete may still land, as in Kubernetes).
+    it was already going, nor when the owner was scaling it away or was being
+    deleted in the foreground (deletions decided before the Orphan delete may
+    still land, as in Kubernetes).
     """
     if dependent.metadata.deletion_timestamp is not None:
+        return False
+    if "foregroundDeletion" in owner.metadata.finalizers:
         return False
     wanted = getattr(getattr(owner, "spec", None), "replicas", None)
     if not isinstance(wanted, int):

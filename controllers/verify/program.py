@@ -21,7 +21,7 @@ import attrs
 import reconcile
 from controllers.cluster.collector import simulation_collector
 from controllers.verify.liveness import Verdict
-from controllers.verify.steps import Delete, Replace, Step, step_from_json, step_to_json
+from controllers.verify.steps import Delete, Replace, Step, Undo, step_from_json, step_to_json
 from controllers.verify.world import World
 from reconcile.testing import plant
 from reconcile.verify import Trace
@@ -128,13 +128,16 @@ class Report:
 
 def volatile(program: Program) -> frozenset[str]:
     """
-    Names whose end state timing may decide: objects the user deleted or replaced.
+    Names whose end state timing may decide: objects the user deleted, replaced
+    or rolled back.
 
     Creating an object whose predecessor still terminates is refused (as
     ``kubectl create`` is), and how long the predecessor takes depends on the
-    faults; the safety and liveness oracles still judge these objects.
+    faults. Which revision ``rollout undo`` returns to depends on whether the
+    controller had yet recorded the latest template as a revision. The safety
+    and liveness oracles still judge these objects.
     """
-    names = {s.target for s in program.steps if isinstance(s, Delete | Replace)}
+    names = {s.target for s in program.steps if isinstance(s, Delete | Replace | Undo)}
     return frozenset(names | {f"svc-{n}" for n in names} | {f"cfg-{n}" for n in names})
 
 

@@ -120,6 +120,7 @@ class Safety:
         self.violations: list[str] = []
         self._reported: set[tuple[str, str]] = set()
         self._pods: dict[str, Pod] = {}
+        self._collected: set[str] = set()  # workloads marked for deletion while owned
         self._rs_max: dict[str, int] = {}
         # The fewest pods each ReplicaSet was asked for since it last caught up:
         # deletions it decided at a lower count may land after a scale back up.
@@ -182,8 +183,14 @@ class Safety:
             self._job(obj)
         elif isinstance(obj, Endpoints) and not deleted:
             self._endpoints(obj)
+        meta = obj.metadata
+        if isinstance(obj, _WORKLOADS) and meta.deleting and meta.owner_references and not deleted:
+            # Marked for deletion while owned: the collector asked, even if it
+            # orphans the object before the deletion completes.
+            self._collected.add(meta.uid)
         if deleted and isinstance(obj, _WORKLOADS):
             self._lost(obj)
+            self._collected.discard(obj.metadata.uid)
         elif deleted and isinstance(obj, ConfigMap):
             self._dependent_lost(obj)
         if self._stale_writes():
@@ -197,7 +204,7 @@ class Safety:
             return
         if self.ledger.released(obj):
             self._violate("orphan-survives", uid, f"orphaned {_name(obj)} was deleted")
-        elif not obj.metadata.owner_references:
+        elif not obj.metadata.owner_references and uid not in self._collected:
             self._violate("nothing-lost", uid, f"{_name(obj)} was deleted though nobody asked")
 
     def _dependent_lost(self, obj: reconcile.Resource) -> None:

@@ -148,6 +148,7 @@ class Controller(Generic[R]):
         self._queue: WorkQueue[ObjectKey] | None = None
         self._clock: Clock | None = None
         self._primary: Informer[R] | None = None
+        self._sources: list[tuple[Informer[Resource], _Enqueuer]] = []
         self._active = 0
         self._reconciles = 0
         self._ids = 0
@@ -168,7 +169,9 @@ class Controller(Generic[R]):
         self._primary = informers.get(self.for_)
         for watch in self._watches:
             handler = _Enqueuer(self, watch.mapper, watch.predicates)  # type: ignore[arg-type]
-            informers.get(watch.kind).add_handler(handler)
+            informer = informers.get(watch.kind)
+            informer.add_handler(handler)
+            self._sources.append((informer, handler))
 
     def enqueue(self, key: ObjectKey) -> None:
         """Ask for ``key`` to be reconciled (ignored while the controller is not running)."""
@@ -191,7 +194,9 @@ class Controller(Generic[R]):
         """
         Run workers until :meth:`shutdown`; may be called again after it returns.
 
-        Every object of the primary kind is enqueued at start. On shutdown,
+        Every object of the primary kind is enqueued at start, and every key the
+        watches map the objects already cached to (the events that brought
+        them arrived while the controller was not running). On shutdown,
         workers finish the reconcile they are in and stop.
         """
         if self._clock is None or self._primary is None:
@@ -208,6 +213,13 @@ class Controller(Generic[R]):
         self._log = log.bind()
         for key in self._primary.store.keys():  # noqa: SIM118  # a Store is not a mapping
             queue.add(key)
+        # What the other kinds' caches already hold maps to keys too, as if their
+        # objects were added now: a pod whose Job is gone still gets that Job's
+        # key reconciled (the events that delivered it came while not running).
+        for informer, handler in self._sources:
+            if not handler.own:
+                for obj in informer.store.list():
+                    handler.on_add(obj)
         log.debug("controller.started", controller=self.name, workers=self.workers)
         try:
             async with asyncio.TaskGroup() as tg:

@@ -20,13 +20,15 @@ from reconcile.errors import (
     TerminalError,
     TooManyRequestsError,
 )
-from reconcile.model.meta import ObjectMeta
+from reconcile.model.kinds import Resource
+from reconcile.model.meta import ObjectKey, ObjectMeta
 from reconcile.primitives.virtual import VirtualClock
-from reconcile.runtime.controller import Controller
+from reconcile.runtime.controller import Controller, Watch
+from reconcile.runtime.handlers import enqueue_mapped
 from reconcile.runtime.manager import Manager
 from reconcile.runtime.reconciler import Request, Result, reconciler
 from reconcile.testing import MemoryCluster, run
-from tests.kinds import Widget, WidgetSpec, WidgetStatus
+from tests.kinds import Gadget, Widget, WidgetSpec, WidgetStatus
 
 Outcome = Result | Exception
 
@@ -348,3 +350,38 @@ def test_conflicts_from_a_stale_cache_do_not_starve_the_informer() -> None:
     assert "terminal_error" not in outcomes  # the guard against starvation never fired
     assert outcomes["conflict"] >= 1  # the scenario did retry a stale write
     assert attempts == outcomes["conflict"] + outcomes["success"]
+
+
+def test_start_reconciles_keys_mapped_from_objects_already_cached() -> None:
+    """
+    A watched object cached before the controller runs still enqueues what it
+    maps to, even a key whose primary object is gone (as a pod of a deleted Job).
+    """
+
+    async def scenario(clock: VirtualClock) -> list[str]:
+        cluster = MemoryCluster(clock=clock)
+        manager = Manager(cluster, clock=clock)
+        seen: list[str] = []
+
+        async def sync(request: Request) -> Result:
+            seen.append(request.name)
+            return Result.done()
+
+        def owner_of(obj: Resource) -> list[ObjectKey]:
+            return [ObjectKey(namespace="default", name=f"owner-of-{obj.metadata.name}")]
+
+        manager.add(
+            Controller(
+                name="mapped",
+                for_=Widget,
+                reconciler=reconciler(sync),
+                watches=[Watch(kind=Gadget, mapper=enqueue_mapped(owner_of))],
+            )
+        )
+        await cluster.create(_widget("w"))
+        await cluster.create(Gadget(metadata=ObjectMeta(name="g", namespace="default")))
+        async with manager:
+            await clock.advance(1)
+        return seen
+
+    assert ["owner-of-g", "w"] == sorted(run(scenario))

@@ -29,7 +29,7 @@ import contextlib
 import datetime as dt
 
 import attrs
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import controllers
@@ -113,6 +113,7 @@ class Observer:
         self.crashed: set[str] = set()
         self.failures = 0  # own failures since the last success, in stream order
         self.last_failure: dt.datetime | None = None
+        self.last_success: dt.datetime | None = None
         self.failure_seen_at: float | None = None
         self.own_failures: list[dt.datetime] = []
         self.restarts: dict[str, int] = {}
@@ -137,11 +138,15 @@ class Observer:
             self.finished.add(uid)
             if phase == "Succeeded":
                 self.failures, self.last_failure = 0, None
+                self.last_success = _finished_at(pod)
             elif pod.metadata.deletion_timestamp is None:
-                self.failures += 1
                 self.own_failures.append(_finished_at(pod))
-                self.last_failure = _finished_at(pod)
-                self.failure_seen_at = now
+                # Finish times have whole seconds: a failure no later than a success
+                # the controller sees in the same sync is not "after the last success".
+                if self.last_success is None or _finished_at(pod) > self.last_success:
+                    self.failures += 1
+                    self.last_failure = _finished_at(pod)
+                    self.failure_seen_at = now
         if pod.metadata.deletion_timestamp is not None:
             self.finished.add(uid)
         restarts = sum(s.restart_count for s in pod.status.container_statuses)
@@ -292,6 +297,18 @@ def _check_per_index(j: Job, limit: int, observer: Observer) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(cases())
+@example(  # a failure and two successes finish within one second, seen in one sync
+    Case(
+        completions=3,
+        parallelism=3,
+        restart_policy="Never",
+        backoff_limit=2,
+        indexed=True,
+        runtime=2,
+        crashes=(False, False, True, True),
+        restart_at=2.25,
+    )
+)
 def test_jobs_on_the_cluster_keep_their_bounds(case: Case) -> None:
     """Parallelism, completions, single counting, back-off and the failure rule hold."""
     controllers.run(_run(case))
