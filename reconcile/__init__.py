@@ -28,6 +28,7 @@ from reconcile.cluster.faulty import ClientFaults, FaultyClient
 from reconcile.cluster.informer import EventHandler, FunctionHandler, Informer, SharedInformers
 from reconcile.cluster.informer import handler as event_handler
 from reconcile.cluster.memory import FINALIZER_FOREGROUND, FINALIZER_ORPHAN, MemoryCluster
+from reconcile.cluster.ownwrites import OwnWrites
 from reconcile.cluster.store import (
     INDEX_CONTROLLER,
     INDEX_LABEL,
@@ -175,6 +176,7 @@ __all__ = [
     "Operation",
     "Operator",
     "Outcome",
+    "OwnWrites",
     "OwnerReference",
     "PlantedBug",
     "Preconditions",

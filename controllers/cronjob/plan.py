@@ -19,9 +19,11 @@ One sync, in order:
    with ``TooManyMissedTimes`` and only the most recent counts). If it was
    already run (its Job is active or it is ``lastScheduleTime``), nothing
    starts. With ``Forbid`` and an active Job, nothing starts
-   (``JobAlreadyActive``) and that time is not run later unless it is still
-   the most recent time, within the starting deadline, at a later sync (when
-   the active Job finishes, say). With ``Replace`` the active Jobs are deleted
+   (``JobAlreadyActive``; a running Job the CronJob controls counts even when
+   ``status.active`` does not list it, as after a failed status write) and
+   that time is not run later unless it is still the most recent time,
+   within the starting deadline, at a later sync (when the active Job
+   finishes, say). With ``Replace`` the active Jobs are deleted
    first. Then the Job of that time is created.
 4. Finished Jobs beyond ``successfulJobsHistoryLimit`` and
    ``failedJobsHistoryLimit`` are deleted, oldest start time first.
@@ -276,7 +278,10 @@ def _run(
     if any(ref.name == name for ref in status.active) or status.last_schedule_time == scheduled:
         return waiting
     forbid = spec.concurrency_policy is ConcurrencyPolicy.FORBID
-    if forbid and status.active and not planted(CRONJOB_FORBID_RUNS_CONCURRENTLY):
+    # A running Job missing from status.active (its creation's status write failed)
+    # is still a prior execution: Kubernetes looks at status.active alone.
+    running = bool(status.active) or any(finished_condition(j) is None for j in jobs)
+    if forbid and running and not planted(CRONJOB_FORBID_RUNS_CONCURRENTLY):
         events.append(
             PlannedEvent(
                 type="Normal",

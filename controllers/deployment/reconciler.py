@@ -60,6 +60,7 @@ from reconcile import (
     EventRecorder,
     NotFoundError,
     ObjectKey,
+    OwnWrites,
     Request,
     Resource,
     Result,
@@ -135,6 +136,9 @@ class DeploymentReconciler:
         self._pods = pods
         self._clock = clock
         self._recorder = recorder
+        # ReplicaSets as our writes left them: a sync right after a write (on a
+        # Deployment event) must not count a ReplicaSet at its replaced size.
+        self._own: OwnWrites[ReplicaSet] = OwnWrites()
 
     # -- mappers ---------------------------------------------------------------------------
 
@@ -171,7 +175,7 @@ class DeploymentReconciler:
         deployment = self._deployments.get(request)
         if deployment is None:
             return Result.done()
-        replica_sets = await self._claim(deployment)
+        replica_sets = [self._own.fresher(rs) for rs in await self._claim(deployment)]
         decided = plan(deployment, replica_sets, _PodsByOwner(self._pods), now=self._clock.now())
         await self._apply(deployment, decided)
         if decided.requeue_after is None:
@@ -236,9 +240,11 @@ class DeploymentReconciler:
                             ),
                         )
                     written[rs.metadata.name] = await self._client.update(rs)
+                    self._own.record(rs, written[rs.metadata.name])
                     await self._record(deployment, event)
                 case DeleteReplicaSet(replica_set=rs):
                     await delete_by_uid(self._client, ReplicaSet, rs.metadata.key, rs.metadata.uid)
+                    self._own.forget(rs.metadata.key)
         for note in decided.events:
             await self._record(deployment, note)
         current = deployment

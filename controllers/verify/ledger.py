@@ -35,6 +35,9 @@ class Ledger:
         self.user_deleted: set[str] = set()  # uids the user deleted
         # uid of each dependent released by an Orphan delete -> the uid of that owner
         self.orphaned: dict[str, str] = {}
+        # every dependent an Orphan delete released, promised to survive or not:
+        # another owner may adopt it (and then hold more than it asked for)
+        self.freed: set[str] = set()
         self.disrupted: set[str] = set()  # nodes whose pods may go: evictions are not losses
         self.quiet_from = 0.0  # no disruption is in effect from this (virtual) time on
         self.clock_faults: set[str] = set()  # components whose clock is off or paused
@@ -58,16 +61,17 @@ class Ledger:
             gone = obj.metadata.uid
             self.orphaned = {d: o for d, o in self.orphaned.items() if o != gone}
             return
-        if "kube-controller-manager" in self.stale_faults:
-            # The collector orphans the dependents its caches hold; one they do
-            # not hold yet is later collected as dangling (as in Kubernetes).
-            return
         dependents = [
             dependent
             for kind in self._api.kinds()
             for dependent in self._api.list_nowait(kind).items
             if any(r.uid == obj.metadata.uid for r in dependent.metadata.owner_references)
         ]
+        self.freed.update(d.metadata.uid for d in dependents)
+        if "kube-controller-manager" in self.stale_faults:
+            # The collector orphans the dependents its caches hold; one they do
+            # not hold yet is later collected as dangling (as in Kubernetes).
+            return
         for dependent in dependents:
             if _kept(obj, dependent, dependents):
                 self.orphaned[dependent.metadata.uid] = obj.metadata.uid

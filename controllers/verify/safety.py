@@ -325,7 +325,7 @@ class Safety:
 
     def _replica_set_pods(self, rs: ReplicaSet) -> None:
         pods = [p for p in self._owned(Pod, rs) if active(p)]
-        if any(p.metadata.uid in self.ledger.orphaned for p in pods):
+        if any(p.metadata.uid in self.ledger.freed for p in pods):
             return  # it adopted orphans: it deletes the extra ones next
         ceiling = self._rs_max.get(rs.metadata.uid, 0)
         if len(pods) > ceiling:

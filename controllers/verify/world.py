@@ -20,7 +20,10 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 import reconcile
+from controllers.api.batch import CronJob
 from controllers.cluster import COMPONENTS, Cluster
 from controllers.verify import liveness
 from controllers.verify.ledger import Ledger
@@ -247,6 +250,18 @@ class World:
 
     # -- the end -----------------------------------------------------------------------------
 
+    async def _suspend_cron_jobs(self) -> None:
+        """
+        Suspend every CronJob, as a user would before judging: a schedule that
+        keeps starting runs never lets the cluster settle. Their runs finish.
+        """
+        api = self.cluster.api
+        for key in [c.metadata.key for c in api.list_nowait(CronJob).items]:
+            cron = api.get_nowait(CronJob, key.name, namespace=key.namespace)
+            if not cron.spec.suspend:  # read and written with nothing in between
+                spec = attrs.evolve(cron.spec, suspend=True)
+                await api.update(attrs.evolve(cron, spec=spec))
+
     async def finish(self) -> liveness.Verdict:
         """Heal, settle and judge the run (safety so far, then liveness)."""
         if self.runaway:
@@ -259,6 +274,7 @@ class World:
             )
         self.trace({"phase": "heal"})
         self.heal()
+        await self._suspend_cron_jobs()
         # Retries backed off during the faults come due within the rate
         # limiters' cap (1000 s): wait for them, not only for imminent work.
         await self.cluster.settle(within=liveness.BACKOFF_CAP, limit=liveness.SETTLE_LIMIT)

@@ -190,6 +190,20 @@ def test_unexpected_job_is_reported_not_adopted() -> None:
     assert () == p.status.active
 
 
+def test_forbid_waits_for_a_running_job_its_status_lost() -> None:
+    """
+    Forbid: the 00:01 run was created but the status write recording it failed;
+    at 00:02 it still runs, so nothing starts (it is reported, not adopted).
+    """
+    _, stray = run(cron_job(policy=ConcurrencyPolicy.FORBID), T0 + MINUTE)
+    p = plan(cron_job(policy=ConcurrencyPolicy.FORBID), [stray], now=T0 + 2 * MINUTE)
+    assert (None, ()) == (p.create, p.status.active)
+    assert ["UnexpectedJob", "JobAlreadyActive"] == reasons(p)
+    done = finished(stray, "Complete", at=T0 + 2 * MINUTE)
+    after = plan(cron_job(policy=ConcurrencyPolicy.FORBID), [done], now=T0 + 2 * MINUTE)
+    assert after.create is not None  # once it finished, the 00:02 run starts
+
+
 def test_missing_active_job_leaves_active() -> None:
     """An active Job that no longer exists is reported and dropped from ``active``."""
     cj, job = run(cron_job("0 * * * *"), T0 + 60 * MINUTE)
