@@ -275,6 +275,9 @@ class Safety:
         uid = pod.metadata.uid
         if uid in self.ledger.user_deleted or pod.spec.node_name in self.ledger.disrupted:
             return
+        if self.ledger.kubelet_faults or "kube-controller-manager" in self.ledger.clock_faults:
+            # Nodes may look down to the node lifecycle controller: taint evictions.
+            return
         if self.ledger.released(pod):
             self._violate("orphan-survives", uid, f"orphaned {_name(pod)} was deleted")
             return

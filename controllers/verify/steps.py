@@ -38,6 +38,7 @@ import attrs
 import reconcile
 from controllers.api.core import ConfigMap, Pod
 from controllers.kubectl import KubectlError
+from controllers.kubelet import NodeConfig
 from reconcile.verify import Fault, fault_from_json, fault_to_json
 
 if TYPE_CHECKING:
@@ -512,9 +513,9 @@ class AddNode(Step):
 
     async def apply(self, world: World) -> None:
         if self.node not in world.cluster.fleet and world.cluster.get("node", self.node) is None:
-            # A crashed kubelet registers the node once it is restarted.
-            with contextlib.suppress(reconcile.NotFoundError):
-                await world.cluster.add_node(self.node)
+            # The machine starts; its kubelet registers the node when it can (a
+            # crashed or refused kubelet later): the user does not wait for it.
+            world.cluster.kubelets.add_node(NodeConfig(name=self.node))
 
 
 @attrs.frozen(kw_only=True)
